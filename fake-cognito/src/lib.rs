@@ -1,0 +1,39 @@
+//! A local Amazon Cognito user pool that AWS's own clients and verifiers cannot tell from the real one.
+//!
+//! It mints ID and access tokens with Cognito's claims, headers and AWS-format issuer, publishes the
+//! JWKS and OpenID discovery documents, and answers the Identity Provider JSON API (`InitiateAuth`,
+//! `SignUp`, …) with Cognito's exact error bodies.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fake_cognito::SpawnError> {
+//! let cognito = fake_cognito::FakeCognito::spawn(fake_cognito::Config::default()).await?;
+//! println!("aws cognito-idp initiate-auth --endpoint-url {} …", cognito.base_url());
+//! cognito.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: pools, clients, users, key sources, issuer mode; the embedded default and TOML.
+//! - [`clock`]: the injected time source.
+//! - [`keys`]: RSA keys, their `kid`, their JWK.
+//! - [`tokens`]: claim sets and signing.
+//! - `directory`: users, refresh tokens and challenge sessions, and Cognito's rules for them.
+//! - [`api`]: the JSON API envelope, one function per operation, and the error table.
+//! - `discovery`: JWKS and openid-configuration.
+//! - `server`: the router, [`spawn`] and [`Handle`].
+
+pub mod api;
+pub mod clock;
+pub mod config;
+mod directory;
+mod discovery;
+pub mod keys;
+mod server;
+pub mod tokens;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{
+    ClientConfig, Config, IssuerMode, KeySource, PoolConfig, PreventUserExistenceErrors, UserConfig,
+};
+pub use directory::secret_hash;
+pub use server::{FakeCognito, Handle, SpawnError, spawn};

@@ -1,0 +1,214 @@
+//! The HTTP server: the router, [`spawn`] on a configured address (port 0 by default), and the
+//! [`Handle`] a test or the CLI keeps.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::directory::Directory;
+use crate::keys::KeyError;
+
+/// Why the fake could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The configuration breaks a Cognito rule.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A signing key could not be loaded or generated.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Shared by every request.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    directory: Mutex<Directory>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub(crate) fn directory(&self) -> MutexGuard<'_, Directory> {
+        // A panic while holding the lock cannot leave the directory half-written in a way that matters
+        // to a test fake; keep serving.
+        self.directory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The routes, with no socket (for tests that use `tower::ServiceExt::oneshot`).
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", post(crate::api::handle))
+        .route(
+            "/{pool_id}/.well-known/jwks.json",
+            get(crate::discovery::jwks),
+        )
+        .route(
+            "/{pool_id}/.well-known/openid-configuration",
+            get(crate::discovery::openid_configuration),
+        )
+        .layer(axum::middleware::map_response(add_request_id))
+        .with_state(state)
+}
+
+async fn add_request_id(mut response: Response) -> Response {
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// The entry point: `FakeCognito::spawn(config)`.
+#[derive(Debug)]
+pub struct FakeCognito;
+
+impl FakeCognito {
+    /// Loads the keys, binds `config.addr` and serves until the handle is shut down or dropped.
+    pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
+        spawn(config).await
+    }
+}
+
+/// See [`FakeCognito::spawn`].
+pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| SpawnError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SpawnError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let base_url = format!("http://{addr}");
+    let directory = {
+        let (config, base_url) = (config.clone(), base_url.clone());
+        tokio::task::spawn_blocking(move || Directory::build(&config, &base_url))
+            .await
+            .map_err(|e| KeyError::Rsa(format!("key loading task failed: {e}")))??
+    };
+    let state = Arc::new(AppState {
+        directory: Mutex::new(directory),
+        clock: config.clock.clone(),
+    });
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let app = router(state.clone());
+    let join = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "fake-cognito server stopped");
+        }
+    });
+    Ok(Handle {
+        addr,
+        base_url,
+        state,
+        shutdown: Some(shutdown_tx),
+        join: Some(join),
+    })
+}
+
+/// A running fake. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    base_url: String,
+    state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}`: the endpoint to give an SDK or the AWS CLI (`--endpoint-url`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The `iss` of the pool's tokens.
+    pub fn issuer(&self, pool_id: &str) -> Option<String> {
+        self.state
+            .directory()
+            .pool(pool_id)
+            .map(|p| p.issuer.clone())
+    }
+
+    /// Where this fake serves the pool's JWKS (always on the fake's own address, whatever the issuer).
+    pub fn jwks_url(&self, pool_id: &str) -> String {
+        format!("{}/{pool_id}/.well-known/jwks.json", self.base_url)
+    }
+
+    /// The pool's JWKS document, as served.
+    pub fn jwks(&self, pool_id: &str) -> Option<Value> {
+        self.state.directory().pool(pool_id).map(|p| p.jwks())
+    }
+
+    /// The ids of the pools served.
+    pub fn pool_ids(&self) -> Vec<String> {
+        self.state
+            .directory()
+            .pool_ids()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The confirmation code SignUp "sent" to a user, if one is pending.
+    pub fn confirmation_code(&self, pool_id: &str, username: &str) -> Option<String> {
+        self.state
+            .directory()
+            .pool(pool_id)
+            .and_then(|p| p.confirmation_code(username))
+    }
+
+    /// The `sub` of a user.
+    pub fn user_sub(&self, pool_id: &str, username: &str) -> Option<String> {
+        self.state
+            .directory()
+            .pool(pool_id)
+            .and_then(|p| p.user_sub(username))
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            let _ = join.await;
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! fake-cognito's integration tests: everything through a real socket.
+
+mod api;
+mod aws_cli;
+mod binary;
+mod discovery;
+mod independent_verifier;
+mod support;
