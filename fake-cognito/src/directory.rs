@@ -35,10 +35,15 @@ pub struct PoolState {
     pub id_key: SigningKey,
     /// Signs access tokens.
     pub access_key: SigningKey,
+    /// Keys rotated out, still published until the epoch second given.
+    retired: Vec<(SigningKey, u64)>,
+    /// JWKS requests served (or refused by an injected fault) for this pool.
+    pub jwks_fetches: u64,
     users: HashMap<String, User>,
     refresh_tokens: HashMap<String, RefreshSession>,
     challenges: HashMap<String, Challenge>,
     spent_sessions: HashSet<String>,
+    srp_exchanges: HashMap<String, SrpExchange>,
 }
 
 /// A user's account status, as `UserStatus` spells it.
@@ -81,6 +86,17 @@ struct RefreshSession {
     client_id: String,
     user_key: String,
     event: AuthEvent,
+    expires_at: u64,
+}
+
+/// A `PASSWORD_VERIFIER` challenge in flight, keyed by its `SECRET_BLOCK`.
+#[derive(Debug, Clone)]
+struct SrpExchange {
+    client_id: String,
+    /// `None` when the user does not exist (the challenge is a decoy that can never verify).
+    user_key: Option<String>,
+    user_id: String,
+    key: Vec<u8>,
     expires_at: u64,
 }
 
@@ -161,10 +177,13 @@ impl Directory {
                 issuer,
                 id_key,
                 access_key,
+                retired: Vec::new(),
+                jwks_fetches: 0,
                 users: HashMap::new(),
                 refresh_tokens: HashMap::new(),
                 challenges: HashMap::new(),
                 spent_sessions: HashSet::new(),
+                srp_exchanges: HashMap::new(),
             };
             for user in &pool.users {
                 let attributes = user
@@ -301,9 +320,48 @@ pub fn check_secret_hash(
 }
 
 impl PoolState {
-    /// The public keys as the JWKS document.
-    pub fn jwks(&self) -> Value {
-        json!({ "keys": [self.id_key.public_jwk(), self.access_key.public_jwk()] })
+    /// The public keys as the JWKS document at `now`: the current ID and access keys, then any rotated
+    /// out less than their grace period ago.
+    pub fn jwks(&self, now: u64) -> Value {
+        let mut keys = vec![self.id_key.public_jwk(), self.access_key.public_jwk()];
+        keys.extend(
+            self.retired
+                .iter()
+                .filter(|(_, until)| *until > now)
+                .map(|(key, _)| key.public_jwk()),
+        );
+        json!({ "keys": keys })
+    }
+
+    /// Makes `id_key`/`access_key` the signers; the old keys stay published for `grace_s` seconds.
+    pub fn rotate_keys(
+        &mut self,
+        id_key: SigningKey,
+        access_key: SigningKey,
+        now: u64,
+        grace_s: u64,
+    ) {
+        self.retired.retain(|(_, until)| *until > now);
+        let old_id = std::mem::replace(&mut self.id_key, id_key);
+        let old_access = std::mem::replace(&mut self.access_key, access_key);
+        self.retired.push((old_id, now + grace_s));
+        self.retired.push((old_access, now + grace_s));
+    }
+
+    /// The client with this id in this pool.
+    pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.config.clients.iter().find(|c| c.id == client_id)
+    }
+
+    /// The token subject for a user, with the claims it needs.
+    pub fn with_subject<T>(&self, username: &str, f: impl FnOnce(&Subject<'_>) -> T) -> Option<T> {
+        let user = self.users.get(&username.to_lowercase())?;
+        Some(f(&Subject {
+            sub: &user.sub,
+            username: &user.username,
+            attributes: &user.attributes,
+            groups: &user.groups,
+        }))
     }
 
     /// The six-digit code a pending sign-up must confirm with (delivered "by email": the CLI logs it).
@@ -335,6 +393,18 @@ impl PoolState {
         if user.password != password {
             return Err(CognitoError::incorrect_credentials());
         }
+        self.password_verified(client, key, now)
+    }
+
+    /// What follows a proven password: a disabled or unconfirmed user is refused, a user with a
+    /// temporary password is challenged, everyone else gets tokens.
+    fn password_verified(
+        &mut self,
+        client: &ClientConfig,
+        key: String,
+        now: u64,
+    ) -> Result<SignIn, CognitoError> {
+        let user = &self.users[&key];
         if !user.enabled {
             return Err(CognitoError::NotAuthorized("User is disabled.".into()));
         }
@@ -370,6 +440,95 @@ impl PoolState {
                 now,
                 true,
             ))),
+        }
+    }
+
+    /// USER_SRP_AUTH: the `PASSWORD_VERIFIER` challenge parameters for the client's `SRP_A`.
+    ///
+    /// An unknown user gets a decoy challenge (random verifier) when the client hides user existence,
+    /// so the failure only shows at the response, as on AWS; with `LEGACY` it is refused here.
+    pub fn srp_challenge(
+        &mut self,
+        client: &ClientConfig,
+        username: &str,
+        srp_a: &str,
+        now: u64,
+    ) -> Result<Map<String, Value>, CognitoError> {
+        let key = username.to_lowercase();
+        let (user_key, user_id, password) = match self.users.get(&key) {
+            Some(user) => (Some(key), user.username.clone(), user.password.clone()),
+            None if client.prevent_user_existence_errors == PreventUserExistenceErrors::Legacy => {
+                return Err(user_missing(client));
+            }
+            None => (None, username.to_owned(), tokens::opaque_session()),
+        };
+        let exchange =
+            crate::srp::server_exchange(srp_a, self.config.short_name(), &user_id, &password)
+                .map_err(|e| CognitoError::InvalidParameter(e.to_string()))?;
+        let secret_block = STANDARD.encode(tokens::opaque_session());
+        self.srp_exchanges.retain(|_, x| x.expires_at > now);
+        self.srp_exchanges.insert(
+            secret_block.clone(),
+            SrpExchange {
+                client_id: client.id.clone(),
+                user_key,
+                user_id: user_id.clone(),
+                key: exchange.key,
+                expires_at: now + CHALLENGE_VALIDITY_S,
+            },
+        );
+        let mut parameters = Map::new();
+        parameters.insert("SALT".into(), json!(exchange.salt_hex));
+        parameters.insert("SECRET_BLOCK".into(), json!(secret_block));
+        parameters.insert("SRP_B".into(), json!(exchange.b_hex));
+        parameters.insert("USERNAME".into(), json!(user_id));
+        parameters.insert("USER_ID_FOR_SRP".into(), json!(user_id));
+        Ok(parameters)
+    }
+
+    /// RespondToAuthChallenge(PASSWORD_VERIFIER): checks the claim signature, then continues as a
+    /// password sign-in would.
+    pub fn srp_verify(
+        &mut self,
+        client: &ClientConfig,
+        secret_block: &str,
+        timestamp: &str,
+        signature: &str,
+        now: u64,
+    ) -> Result<SignIn, CognitoError> {
+        let exchange = self
+            .srp_exchanges
+            .remove(secret_block)
+            .filter(|x| x.client_id == client.id && x.expires_at > now)
+            .ok_or_else(|| {
+                CognitoError::NotAuthorized(
+                    "Invalid session for the user, session is expired.".into(),
+                )
+            })?;
+        // The claim's timestamp must parse; Cognito's tolerance is undocumented (UNSURE), so the
+        // fake allows the same 5 minutes of skew that SigV4 does.
+        let claimed = crate::srp::parse_timestamp(timestamp).ok_or_else(|| {
+            CognitoError::InvalidParameter(format!(
+                "TIMESTAMP {timestamp:?} is not in the format 'EEE MMM d HH:mm:ss z yyyy'"
+            ))
+        })?;
+        if claimed.abs_diff(now) > 300 {
+            return Err(CognitoError::NotAuthorized(
+                "Incorrect username or password.".into(),
+            ));
+        }
+        let block = STANDARD.decode(secret_block).unwrap_or_default();
+        let matches = crate::srp::verify_claim(
+            &exchange.key,
+            self.config.short_name(),
+            &exchange.user_id,
+            &block,
+            timestamp,
+            signature,
+        );
+        match exchange.user_key {
+            Some(key) if matches => self.password_verified(client, key, now),
+            _ => Err(CognitoError::incorrect_credentials()),
         }
     }
 
@@ -413,12 +572,19 @@ impl PoolState {
         Ok(self.issue(client, &challenge.user_key, AuthEvent::new(now), now, true))
     }
 
+    /// The username a refresh token was issued to (what its `SECRET_HASH` is computed over).
+    pub fn refresh_token_owner(&self, refresh_token: &str) -> Option<String> {
+        let session = self.refresh_tokens.get(refresh_token)?;
+        self.users
+            .get(&session.user_key)
+            .map(|u| u.username.clone())
+    }
+
     /// REFRESH_TOKEN_AUTH (and GetTokensFromRefreshToken, which may rotate).
     pub fn refresh(
         &mut self,
         client: &ClientConfig,
         refresh_token: &str,
-        secret_hash: Option<&str>,
         rotate: bool,
         now: u64,
     ) -> Result<AuthenticationResult, CognitoError> {
@@ -430,7 +596,6 @@ impl PoolState {
             .cloned()
             .ok_or_else(invalid)?;
         let user = self.users.get(&session.user_key).ok_or_else(invalid)?;
-        check_secret_hash(client, &user.username, secret_hash)?;
         if session.expires_at <= now {
             return Err(CognitoError::NotAuthorized(
                 "Refresh Token has expired".into(),
@@ -755,8 +920,11 @@ mod tests {
                 .unwrap(),
             users: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            retired: Vec::new(),
+            jwks_fetches: 0,
             challenges: HashMap::new(),
             spent_sessions: HashSet::new(),
+            srp_exchanges: HashMap::new(),
         };
         for _ in 0..20 {
             pool.check_password_policy(&generated_password()).unwrap();

@@ -9,16 +9,42 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::hooks::JwksFault;
 use crate::server::AppState;
 
-/// The pool's JWKS: the ID-token key and the access-token key.
+/// The pool's JWKS: the ID-token key and the access-token key (plus rotated-out keys in their grace
+/// period). Every request is counted, and an injected [`JwksFault`] applies before the keys are read.
 pub(crate) async fn jwks(
     State(state): State<Arc<AppState>>,
     Path(pool_id): Path<String>,
 ) -> Response {
-    let directory = state.directory();
-    match directory.pool(&pool_id) {
-        Some(pool) => Json(pool.jwks()).into_response(),
+    {
+        let mut directory = state.directory();
+        let Ok(pool) = directory.pool_mut(&pool_id) else {
+            return unknown_pool(&pool_id);
+        };
+        pool.jwks_fetches += 1;
+    }
+    let mut fault = state.jwks_fault.subscribe();
+    loop {
+        let current = *fault.borrow_and_update();
+        match current {
+            JwksFault::Healthy => break,
+            JwksFault::Status { status } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                return (status, Json(json!({ "message": "injected JWKS fault" }))).into_response();
+            }
+            JwksFault::Stall => {
+                if fault.changed().await.is_err() {
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+    }
+    let now = state.clock.now_epoch_seconds();
+    match state.directory().pool(&pool_id) {
+        Some(pool) => Json(pool.jwks(now)).into_response(),
         None => unknown_pool(&pool_id),
     }
 }

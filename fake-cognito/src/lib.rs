@@ -19,7 +19,9 @@
 //! - [`tokens`]: claim sets and signing.
 //! - `directory`: users, refresh tokens and challenge sessions, and Cognito's rules for them.
 //! - [`api`]: the JSON API envelope, one function per operation, and the error table.
+//! - [`srp`]: Cognito's SRP-6a (`USER_SRP_AUTH`), server and client halves.
 //! - `discovery`: JWKS and openid-configuration.
+//! - [`hooks`]: test-only hooks (mint any token, rotate keys, JWKS faults, fetch counts), Rust and HTTP.
 //! - `server`: the router, [`spawn`] and [`Handle`].
 
 pub mod api;
@@ -27,8 +29,10 @@ pub mod clock;
 pub mod config;
 mod directory;
 mod discovery;
+pub mod hooks;
 pub mod keys;
 mod server;
+pub mod srp;
 pub mod tokens;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -36,4 +40,5 @@ pub use config::{
     ClientConfig, Config, IssuerMode, KeySource, PoolConfig, PreventUserExistenceErrors, UserConfig,
 };
 pub use directory::secret_hash;
+pub use hooks::{JwksFault, MintRequest, Signing, TokenUse};
 pub use server::{FakeCognito, Handle, SpawnError, spawn};

@@ -9,13 +9,14 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::directory::Directory;
-use crate::keys::KeyError;
+use crate::hooks::{self, HookError, JwksFault, MintRequest};
+use crate::keys::{KeyError, SigningKey};
 
 /// Why the fake could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,7 @@ pub enum SpawnError {
 pub(crate) struct AppState {
     directory: Mutex<Directory>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) jwks_fault: watch::Sender<JwksFault>,
 }
 
 impl AppState {
@@ -62,6 +64,20 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             "/{pool_id}/.well-known/openid-configuration",
             get(crate::discovery::openid_configuration),
+        )
+        .route("/__fake/{pool_id}/tokens", post(hooks::mint_http))
+        .route("/__fake/{pool_id}/rotate-keys", post(hooks::rotate_http))
+        .route(
+            "/__fake/jwks-fault",
+            axum::routing::put(hooks::jwks_fault_http),
+        )
+        .route(
+            "/__fake/{pool_id}/jwks-fetches",
+            get(hooks::jwks_fetches_http),
+        )
+        .route(
+            "/__fake/{pool_id}/confirmation-code/{username}",
+            get(hooks::confirmation_code_http),
         )
         .layer(axum::middleware::map_response(add_request_id))
         .with_state(state)
@@ -108,6 +124,7 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
     let state = Arc::new(AppState {
         directory: Mutex::new(directory),
         clock: config.clock.clone(),
+        jwks_fault: watch::Sender::new(JwksFault::Healthy),
     });
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = router(state.clone());
@@ -164,9 +181,55 @@ impl Handle {
         format!("{}/{pool_id}/.well-known/jwks.json", self.base_url)
     }
 
-    /// The pool's JWKS document, as served.
+    /// The pool's JWKS document, as served now.
     pub fn jwks(&self, pool_id: &str) -> Option<Value> {
-        self.state.directory().pool(pool_id).map(|p| p.jwks())
+        let now = self.state.clock.now_epoch_seconds();
+        self.state.directory().pool(pool_id).map(|p| p.jwks(now))
+    }
+
+    /// Mints a token as [`MintRequest`] describes (test hook).
+    pub fn mint(&self, pool_id: &str, request: &MintRequest) -> Result<String, HookError> {
+        let now = self.state.clock.now_epoch_seconds();
+        let directory = self.state.directory();
+        let pool = directory
+            .pool(pool_id)
+            .ok_or_else(|| HookError::UnknownPool(pool_id.to_owned()))?;
+        hooks::mint(pool, request, now)
+    }
+
+    /// Rotates the pool's keys to freshly generated ones; the old keys stay in the JWKS for `grace`
+    /// (by the injected clock). Returns the new kids (ID, access).
+    pub fn rotate_keys(
+        &self,
+        pool_id: &str,
+        grace: std::time::Duration,
+    ) -> Result<(String, String), HookError> {
+        let generate = || SigningKey::generate().map_err(|e| HookError::Invalid(e.to_string()));
+        self.rotate_keys_to(pool_id, generate()?, generate()?, grace)
+    }
+
+    /// Rotates the pool's keys to the given ones (fast: no key generation).
+    pub fn rotate_keys_to(
+        &self,
+        pool_id: &str,
+        id_key: SigningKey,
+        access_key: SigningKey,
+        grace: std::time::Duration,
+    ) -> Result<(String, String), HookError> {
+        hooks::rotate(&self.state, pool_id, id_key, access_key, grace.as_secs())
+    }
+
+    /// Makes the JWKS endpoint fail, stall, or recover.
+    pub fn set_jwks_fault(&self, fault: JwksFault) {
+        self.state.jwks_fault.send_replace(fault);
+    }
+
+    /// How many JWKS requests the pool has had (faulted ones included).
+    pub fn jwks_fetch_count(&self, pool_id: &str) -> u64 {
+        self.state
+            .directory()
+            .pool(pool_id)
+            .map_or(0, |p| p.jwks_fetches)
     }
 
     /// The ids of the pools served.
@@ -196,6 +259,8 @@ impl Handle {
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.
     pub async fn shutdown(mut self) {
+        // A stalled JWKS request would hold graceful shutdown open forever.
+        self.state.jwks_fault.send_replace(JwksFault::Healthy);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -207,6 +272,7 @@ impl Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        self.state.jwks_fault.send_replace(JwksFault::Healthy);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -38,6 +38,7 @@ pub(super) fn run(
     match operation {
         "InitiateAuth" => initiate_auth(state, parse(request)?),
         "RespondToAuthChallenge" => respond_to_auth_challenge(state, parse(request)?),
+        "GetTokensFromRefreshToken" => get_tokens_from_refresh_token(state, parse(request)?),
         "SignUp" => sign_up(state, parse(request)?),
         "ConfirmSignUp" => confirm_sign_up(state, parse(request)?),
         "AdminCreateUser" => admin_create_user(state, parse(request)?),
@@ -124,25 +125,28 @@ fn initiate_auth(state: &AppState, request: InitiateAuthRequest) -> Result<Value
                 username,
                 params.get("SECRET_HASH").map(String::as_str),
             )?;
-            match pool.password_sign_in(&client, username, password, now)? {
-                SignIn::Authenticated(result) => Ok(json!({
-                    "AuthenticationResult": result,
-                    "ChallengeParameters": {},
-                })),
-                SignIn::NewPasswordRequired {
-                    session,
-                    username,
-                    user_attributes,
-                } => Ok(json!({
-                    "ChallengeName": "NEW_PASSWORD_REQUIRED",
-                    "ChallengeParameters": {
-                        "USER_ID_FOR_SRP": username,
-                        "requiredAttributes": "[]",
-                        "userAttributes": user_attributes,
-                    },
-                    "Session": session,
-                })),
+            Ok(sign_in_reply(
+                pool.password_sign_in(&client, username, password, now)?,
+            ))
+        }
+        "USER_SRP_AUTH" => {
+            if !client.allows("USER_SRP_AUTH") {
+                return Err(CognitoError::InvalidParameter(
+                    "USER_SRP_AUTH is not enabled for the client.".into(),
+                ));
             }
+            let username = auth_parameter(params, "USERNAME")?;
+            let srp_a = auth_parameter(params, "SRP_A")?;
+            check_secret_hash(
+                &client,
+                username,
+                params.get("SECRET_HASH").map(String::as_str),
+            )?;
+            let parameters = pool.srp_challenge(&client, username, srp_a, now)?;
+            Ok(json!({
+                "ChallengeName": "PASSWORD_VERIFIER",
+                "ChallengeParameters": parameters,
+            }))
         }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
             if !client.allows("REFRESH_TOKEN_AUTH") {
@@ -151,21 +155,94 @@ fn initiate_auth(state: &AppState, request: InitiateAuthRequest) -> Result<Value
                 ));
             }
             let token = auth_parameter(params, "REFRESH_TOKEN")?;
-            let secret_hash = params.get("SECRET_HASH").map(String::as_str);
+            if let Some(owner) = pool.refresh_token_owner(token) {
+                let secret_hash = params.get("SECRET_HASH").map(String::as_str);
+                check_secret_hash(&client, &owner, secret_hash)?;
+            }
             // InitiateAuth never rotates; rotation is GetTokensFromRefreshToken's (AWS API docs).
-            let result = pool.refresh(&client, token, secret_hash, false, now)?;
+            let result = pool.refresh(&client, token, false, now)?;
             Ok(json!({ "AuthenticationResult": result, "ChallengeParameters": {} }))
         }
         other if client.allows(other) => {
-            // Visibly unfinished: SRP and custom flows are not emulated yet (see the README).
+            // Visibly unfinished: custom and passwordless flows are not emulated (see the README).
             Err(CognitoError::InvalidParameter(format!(
-                "{other} is not implemented by fake-cognito yet; use USER_PASSWORD_AUTH"
+                "{other} is not implemented by fake-cognito; use USER_SRP_AUTH or USER_PASSWORD_AUTH"
             )))
         }
         other => Err(CognitoError::InvalidParameter(format!(
             "{other} flow not enabled for this client"
         ))),
     }
+}
+
+/// The body of a sign-in step: tokens, or the next challenge.
+fn sign_in_reply(sign_in: SignIn) -> Value {
+    match sign_in {
+        SignIn::Authenticated(result) => json!({
+            "AuthenticationResult": result,
+            "ChallengeParameters": {},
+        }),
+        SignIn::NewPasswordRequired {
+            session,
+            username,
+            user_attributes,
+        } => json!({
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "ChallengeParameters": {
+                "USER_ID_FOR_SRP": username,
+                "requiredAttributes": "[]",
+                "userAttributes": user_attributes,
+            },
+            "Session": session,
+        }),
+    }
+}
+
+// ---- GetTokensFromRefreshToken --------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetTokensFromRefreshTokenRequest {
+    client_id: Option<String>,
+    refresh_token: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// What Amplify v6 calls to refresh. Rotates the refresh token when the client enables rotation; the
+/// old one then stops working at once (AWS allows a configurable grace; the fake's is 0).
+fn get_tokens_from_refresh_token(
+    state: &AppState,
+    request: GetTokensFromRefreshTokenRequest,
+) -> Result<Value, CognitoError> {
+    let client_id = required(&request.client_id, "clientId")?;
+    let token = required(&request.refresh_token, "refreshToken")?;
+    let now = state.clock.now_epoch_seconds();
+    let mut directory = state.directory();
+    let (pool, client) = directory.client_mut(client_id)?;
+    if let Some(secret) = &client.secret {
+        match request.client_secret.as_deref() {
+            None => {
+                return Err(CognitoError::NotAuthorized(format!(
+                    "Client {} is configured for secret but secret was not received",
+                    client.id
+                )));
+            }
+            Some(given) if given != secret => {
+                return Err(CognitoError::NotAuthorized(format!(
+                    "Unable to verify secret hash for client {}",
+                    client.id
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if !client.allows("REFRESH_TOKEN_AUTH") {
+        return Err(CognitoError::InvalidParameter(
+            "REFRESH_TOKEN_AUTH flow not enabled for this client".into(),
+        ));
+    }
+    let result = pool.refresh(&client, token, client.refresh_token_rotation, now)?;
+    Ok(json!({ "AuthenticationResult": result }))
 }
 
 // ---- RespondToAuthChallenge -----------------------------------------------------------------------
@@ -206,8 +283,26 @@ fn respond_to_auth_challenge(
                 pool.complete_new_password(&client, session, username, new_password, now)?;
             Ok(json!({ "AuthenticationResult": result, "ChallengeParameters": {} }))
         }
+        "PASSWORD_VERIFIER" => {
+            let username = auth_parameter(responses, "USERNAME")?;
+            let secret_block = auth_parameter(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+            let signature = auth_parameter(responses, "PASSWORD_CLAIM_SIGNATURE")?;
+            let timestamp = auth_parameter(responses, "TIMESTAMP")?;
+            check_secret_hash(
+                &client,
+                username,
+                responses.get("SECRET_HASH").map(String::as_str),
+            )?;
+            Ok(sign_in_reply(pool.srp_verify(
+                &client,
+                secret_block,
+                timestamp,
+                signature,
+                now,
+            )?))
+        }
         other => Err(CognitoError::InvalidParameter(format!(
-            "Challenge {other} is not implemented by fake-cognito yet"
+            "Challenge {other} is not implemented by fake-cognito"
         ))),
     }
 }

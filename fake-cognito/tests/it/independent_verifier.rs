@@ -2,40 +2,10 @@
 //! client, and refuses them for the wrong ones. Not `jsonwebtoken`: the Lambda uses that, so agreeing
 //! with it would prove nothing independent.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use fake_cognito::config::{DEFAULT_CLIENT_ID, DEFAULT_PASSWORD, DEFAULT_POOL_ID};
+use serde_json::json;
 
-use fake_cognito::config::{DEFAULT_CLIENT_ID, DEFAULT_POOL_ID};
-use serde_json::{Value, json};
-
-use crate::support::{node_project, start_real_time};
-
-/// Runs `verify.mjs` over the cases and returns its per-case results.
-fn aws_jwt_verify(jwks: &Value, cases: Value) -> Vec<Value> {
-    let dir = node_project();
-    let mut child = Command::new("node")
-        .arg("verify.mjs")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let input = json!({"userPoolId": DEFAULT_POOL_ID, "jwks": jwks, "cases": cases});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "verify.mjs failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+use crate::support::{aws_jwt_verify, decode, node_script, outcomes, start_real_time};
 
 #[tokio::test]
 async fn aws_jwt_verify_accepts_the_right_use_and_client_and_refuses_the_rest() {
@@ -51,16 +21,9 @@ async fn aws_jwt_verify_accepts_the_right_use_and_client_and_refuses_the_rest() 
         {"token": id, "tokenUse": "id", "clientId": "someotherclient0000000001"},
         {"token": access, "tokenUse": "access", "clientId": "someotherclient0000000001"},
     ]);
-    let results = aws_jwt_verify(&fake.jwks(), cases);
-    let outcome: Vec<String> = results
-        .iter()
-        .map(|r| match r["ok"].as_bool() {
-            Some(true) => "ok".to_owned(),
-            _ => r["error"].as_str().unwrap_or("?").to_owned(),
-        })
-        .collect();
+    let results = aws_jwt_verify(&fake.jwks(), cases).await;
     assert_eq!(
-        outcome,
+        outcomes(&results),
         [
             "ok",
             "ok",
@@ -81,7 +44,7 @@ async fn aws_jwt_verify_accepts_the_right_use_and_client_and_refuses_the_rest() 
 async fn aws_jwt_verify_refuses_a_token_signed_by_another_pool() {
     let fake = start_real_time().await;
     let tokens = fake.demo_tokens().await;
-    // The other pool's JWKS has the same kids? No: swap the keys, so each kid maps to the wrong key.
+    // Swap the kids, so each names the other key: the signature cannot verify.
     let mut jwks = fake.jwks();
     let keys = jwks["keys"].as_array_mut().unwrap();
     let (id_kid, access_kid) = (keys[0]["kid"].clone(), keys[1]["kid"].clone());
@@ -90,9 +53,32 @@ async fn aws_jwt_verify_refuses_a_token_signed_by_another_pool() {
     let results = aws_jwt_verify(
         &jwks,
         json!([{"token": tokens["AccessToken"], "tokenUse": "access", "clientId": DEFAULT_CLIENT_ID}]),
-    );
+    )
+    .await;
     assert_eq!(
         results[0]["error"], "JwtInvalidSignatureError",
         "{results:#?}"
     );
+}
+
+#[tokio::test]
+async fn amplify_v6_default_sign_in_uses_srp_and_refreshes_through_the_fake() {
+    let fake = start_real_time().await;
+    let input = |password: &str, refresh: bool| {
+        json!({"endpoint": fake.url, "userPoolId": DEFAULT_POOL_ID, "clientId": DEFAULT_CLIENT_ID,
+               "username": "demo", "password": password, "refresh": refresh})
+    };
+    let signed_in = node_script("amplify-sign-in.mjs", input(DEFAULT_PASSWORD, true)).await;
+    assert_eq!(signed_in["ok"], true, "{signed_in}");
+    assert_eq!(signed_in["signInStep"], "DONE");
+    let (_, access) = decode(signed_in["accessToken"].as_str().unwrap());
+    let (_, refreshed) = decode(signed_in["refreshedAccessToken"].as_str().unwrap());
+    assert_eq!(access["username"], "demo");
+    assert_eq!(refreshed["origin_jti"], access["origin_jti"]);
+    assert_ne!(refreshed["jti"], access["jti"]);
+
+    let refused = node_script("amplify-sign-in.mjs", input("Wrong-passw0rd!", false)).await;
+    assert_eq!(refused["ok"], false);
+    assert_eq!(refused["error"], "NotAuthorizedException", "{refused}");
+    assert_eq!(refused["message"], "Incorrect username or password.");
 }

@@ -4,5 +4,8 @@ mod api;
 mod aws_cli;
 mod binary;
 mod discovery;
+mod hooks;
 mod independent_verifier;
+mod refresh;
+mod srp;
 mod support;

@@ -2,7 +2,7 @@
 //! tools (Node's aws-jwt-verify, the AWS CLI), installing them on first use when the machine lacks them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
@@ -14,6 +14,7 @@ use fake_cognito::{Config, FakeCognito, FixedClock, Handle, KeySource, SystemClo
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt as _;
 
 pub const ID_PEM: &str = include_str!("../data/pool1-id.pem");
 pub const ACCESS_PEM: &str = include_str!("../data/pool1-access.pem");
@@ -226,4 +227,51 @@ pub fn aws_cli() -> &'static Path {
         }
         aws
     })
+}
+
+/// Runs a script of `tests/node` with `input` on stdin and parses its JSON stdout.
+pub async fn node_script(script: &str, input: Value) -> Value {
+    let dir = node_project();
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// Verifies each case with AWS's `aws-jwt-verify` (`CognitoJwtVerifier`, `cacheJwks(jwks)`,
+/// `verifySync`): per case `{"ok": true, "payload"}` or `{"ok": false, "error": "<class>"}`.
+pub async fn aws_jwt_verify(jwks: &Value, cases: Value) -> Vec<Value> {
+    let input = json!({"userPoolId": DEFAULT_POOL_ID, "jwks": jwks, "cases": cases});
+    serde_json::from_value(node_script("verify.mjs", input).await).unwrap()
+}
+
+/// The outcome names of [`aws_jwt_verify`] results: `ok` or the error class.
+pub fn outcomes(results: &[Value]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| match r["ok"].as_bool() {
+            Some(true) => "ok".to_owned(),
+            _ => r["error"].as_str().unwrap_or("?").to_owned(),
+        })
+        .collect()
 }
