@@ -13,6 +13,7 @@
 //! - [`gemini`]: the Gemini request, the start of its stream, and [`gemini::decoder`] (incremental SSE).
 //! - [`relay`]: Gemini's events to the function's events, with keep-alives and cancellation.
 //! - [`sse`]: the function's SSE wire types, shared with the emulator's client.
+//! - [`runtime`]: the Lambda Runtime API loop the `bootstrap` binary runs.
 
 pub mod auth;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod gemini;
 pub mod handler;
 pub mod relay;
 pub mod request;
+pub mod runtime;
 pub mod sse;
 pub mod ssm;
 

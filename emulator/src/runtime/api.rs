@@ -1,0 +1,384 @@
+//! One execution environment's Runtime API (`/2018-06-01/runtime/…`), served on its own port so every
+//! request is known to come from that environment's process: `/invocation/next` hands over the next
+//! event with Lambda's headers, `/invocation/{id}/response` takes a buffered or streamed response
+//! (prelude, body, error trailers), `/invocation/{id}/error` and `/init/error` take failures. Replies
+//! are 202 `{"status":"OK"}` like AWS's runtime interface emulator.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::environment::{EnvShared, EnvState};
+use super::prelude::{Decoded, PreludeDecoder};
+use super::{FunctionResponse, InvokeError, StreamFault};
+
+/// Largest buffered response (Lambda's 6 MB synchronous payload limit).
+const MAX_BUFFERED_BYTES: usize = 6 * 1024 * 1024;
+
+pub(crate) fn router(shared: Arc<EnvShared>) -> axum::Router {
+    axum::Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/error",
+            post(invocation_error),
+        )
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(shared)
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errorMessage": message, "errorType": error_type})),
+    )
+        .into_response()
+}
+
+async fn next(State(shared): State<Arc<EnvShared>>) -> Response {
+    shared.became_idle();
+    let mut queue = shared.queue.lock().await;
+    let Some(invocation) = queue.recv().await else {
+        return runtime_error(
+            StatusCode::GONE,
+            "Runtime.Shutdown",
+            "the environment is shutting down",
+        );
+    };
+    drop(queue);
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    put("lambda-runtime-aws-request-id", &invocation.request_id);
+    put(
+        "lambda-runtime-deadline-ms",
+        &invocation.deadline_ms.to_string(),
+    );
+    put("lambda-runtime-invoked-function-arn", &shared.function_arn);
+    put("lambda-runtime-trace-id", &invocation.trace_id);
+    put("content-type", "application/json");
+    let event = invocation.event.clone();
+    shared.start(invocation);
+    (StatusCode::OK, headers, event).into_response()
+}
+
+async fn response(
+    State(shared): State<Arc<EnvShared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !shared.is_current(&id) {
+        return runtime_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    }
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("streaming"));
+    if streaming {
+        stream_response(shared, id, body).await
+    } else {
+        buffered_response(shared, id, body).await
+    }
+}
+
+async fn stream_response(shared: Arc<EnvShared>, id: String, body: Body) -> Response {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut decoder = PreludeDecoder::new();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, StreamFault>>(16);
+    let mut rx = Some(rx);
+    loop {
+        let frame = match body.frame().await {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => {
+                // The function's connection broke mid-response (it crashed, or was stopped).
+                if !decoder.has_prelude() {
+                    shared.fail(
+                        &id,
+                        InvokeError::BadResponse(format!("the response broke: {error}")),
+                    );
+                }
+                return accepted();
+            }
+            None => break,
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                let items = match decoder.feed(data) {
+                    Ok(items) => items,
+                    Err(error) => {
+                        shared.fail(&id, InvokeError::BadResponse(error.to_string()));
+                        return runtime_error(
+                            StatusCode::BAD_REQUEST,
+                            "InvalidResponse",
+                            &error.to_string(),
+                        );
+                    }
+                };
+                for item in items {
+                    match item {
+                        Decoded::Prelude(prelude) => {
+                            if let Some(rx) = rx.take() {
+                                shared.attach_body(&id, tx.clone());
+                                shared.respond(
+                                    &id,
+                                    Ok(FunctionResponse::Streaming {
+                                        prelude,
+                                        body: super::BodyStream::new(rx),
+                                    }),
+                                );
+                            }
+                        }
+                        Decoded::Body(bytes) => {
+                            if tx.send(Ok(bytes)).await.is_err() {
+                                // The viewer is gone: close the function's response connection,
+                                // which is how the function learns of it.
+                                shared.finish(&id, "viewer disconnected");
+                                let mut response = runtime_error(
+                                    StatusCode::GONE,
+                                    "Runtime.ClientDisconnected",
+                                    "the client closed the connection",
+                                );
+                                response
+                                    .headers_mut()
+                                    .insert("connection", HeaderValue::from_static("close"));
+                                return response;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(frame) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(error_type) = trailers
+                        .get("lambda-runtime-function-error-type")
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        let error_body = trailers
+                            .get("lambda-runtime-function-error-body")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        let fault = StreamFault::FunctionError {
+                            error_type: error_type.to_owned(),
+                            error_body,
+                        };
+                        if decoder.has_prelude() {
+                            let _ = tx.send(Err(fault)).await;
+                        } else {
+                            shared.fail(
+                                &id,
+                                InvokeError::FunctionError {
+                                    error_type: error_type.to_owned(),
+                                    message: "the function failed before its first byte".into(),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Err(error) = decoder.finish() {
+        shared.fail(&id, InvokeError::BadResponse(error.to_string()));
+    }
+    shared.finish(&id, "completed");
+    accepted()
+}
+
+async fn buffered_response(shared: Arc<EnvShared>, id: String, body: Body) -> Response {
+    let bytes = match axum::body::to_bytes(body, MAX_BUFFERED_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            shared.fail(
+                &id,
+                InvokeError::BadResponse(
+                    "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+                        .into(),
+                ),
+            );
+            shared.finish(&id, "payload too large");
+            return runtime_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+            );
+        }
+    };
+    shared.respond(&id, buffered(&bytes));
+    shared.finish(&id, "completed");
+    accepted()
+}
+
+/// A buffered result in the payload v2.0 response format; JSON without `statusCode` is a 200
+/// `application/json` body, as Lambda treats it (`reference/aws-edge.md` §8.1).
+fn buffered(bytes: &Bytes) -> Result<FunctionResponse, InvokeError> {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(_) => {
+            return Ok(FunctionResponse::Buffered {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                cookies: Vec::new(),
+                body: bytes.clone(),
+            });
+        }
+    };
+    let Some(status) = value.get("statusCode") else {
+        return Ok(FunctionResponse::Buffered {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            cookies: Vec::new(),
+            body: bytes.clone(),
+        });
+    };
+    let status = status
+        .as_u64()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| InvokeError::BadResponse("statusCode must be 100..=599".into()))?
+        as u16;
+    let mut headers: Vec<(String, String)> = value
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_ascii_lowercase(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(multi) = value.get("multiValueHeaders").and_then(Value::as_object) {
+        for (name, values) in multi {
+            for v in values.as_array().into_iter().flatten() {
+                headers.push((
+                    name.to_ascii_lowercase(),
+                    v.as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    let cookies = value
+        .get("cookies")
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = value.get("body").and_then(Value::as_str).unwrap_or("");
+    let body = if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        Bytes::from(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|_| InvokeError::BadResponse("body is not valid base64".into()))?,
+        )
+    } else {
+        Bytes::copy_from_slice(text.as_bytes())
+    };
+    Ok(FunctionResponse::Buffered {
+        status,
+        headers,
+        cookies,
+        body,
+    })
+}
+
+async fn invocation_error(
+    State(shared): State<Arc<EnvShared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !shared.is_current(&id) {
+        return runtime_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    }
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let error_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            value
+                .get("errorType")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Unhandled".into());
+    let message = value
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    shared.fail(
+        &id,
+        InvokeError::FunctionError {
+            error_type,
+            message,
+        },
+    );
+    shared.finish(&id, "function error");
+    accepted()
+}
+
+async fn init_error(
+    State(shared): State<Arc<EnvShared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let error_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            value
+                .get("errorType")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Runtime.InitError".into());
+    let message = value
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or("the function failed to initialise")
+        .to_owned();
+    shared.set_state(EnvState::InitFailed {
+        error_type,
+        message,
+    });
+    accepted()
+}

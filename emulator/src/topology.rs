@@ -1,0 +1,481 @@
+//! The deployment being emulated: the CloudFront distribution (behaviors, OAC, origin timeouts), the
+//! Function URL (auth type, invoke mode, CORS), the function (name, memory, timeout, reserved
+//! concurrency, environment, role credentials), its resource-policy statements, and the IAM users that
+//! may call the URL directly. The embedded default is what `infrastructure/chatbot` deploys; a TOML file
+//! overrides any part of it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a topology cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid topology.
+    #[error("invalid topology {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value breaks an AWS rule.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole chain's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topology {
+    /// The AWS account everything lives in.
+    pub account_id: String,
+    /// The function's region.
+    pub region: String,
+    /// The CloudFront distribution.
+    pub distribution: Distribution,
+    /// The function URL.
+    pub function_url: FunctionUrl,
+    /// The function.
+    pub function: Function,
+    /// The function's resource-based policy.
+    pub resource_policy: Vec<PolicyStatement>,
+    /// IAM users for direct (signed) calls to the URL.
+    pub iam_users: Vec<IamUser>,
+}
+
+/// A CloudFront distribution with one origin (the function URL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Distribution {
+    /// `E…` id.
+    pub id: String,
+    /// `d….cloudfront.net`.
+    pub domain_name: String,
+    /// Behaviors in precedence order; the last one should be the default (`*`).
+    pub behaviors: Vec<Behavior>,
+    /// The origin access control on the function URL origin.
+    pub oac: OriginAccessControl,
+    /// Seconds CloudFront waits for a byte from the origin (1–120; AWS default 30).
+    pub origin_read_timeout_s: u64,
+    /// Seconds CloudFront keeps an idle origin connection (1–120; AWS default 5).
+    pub origin_keepalive_timeout_s: u64,
+}
+
+/// A cache behavior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Behavior {
+    /// `*` for the default behavior, else a pattern like `/chatbot`.
+    pub path_pattern: String,
+    /// The allowed methods (sets of 2, 3 or 7 in CloudFront).
+    pub allowed_methods: Vec<String>,
+    /// The cached methods.
+    pub cached_methods: Vec<String>,
+    /// Managed cache policy name (`Managed-CachingDisabled`).
+    pub cache_policy: String,
+    /// Managed origin request policy name (`Managed-AllViewerExceptHostHeader`, `Managed-AllViewer`).
+    pub origin_request_policy: String,
+    /// `redirect-to-https`, `https-only` or `allow-all` (linted, not enforced locally).
+    pub viewer_protocol_policy: String,
+}
+
+/// The OAC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginAccessControl {
+    /// `lambda`.
+    pub origin_type: String,
+    /// `always`, `never` or `no-override`.
+    pub signing_behavior: String,
+    /// `sigv4`.
+    pub signing_protocol: String,
+}
+
+/// The function URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FunctionUrl {
+    /// The 32-character id in `<url-id>.lambda-url.<region>.on.aws`.
+    pub url_id: String,
+    /// `AWS_IAM` or `NONE`.
+    pub auth_type: String,
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: String,
+    /// CORS, answered by the URL itself.
+    pub cors: Option<Cors>,
+}
+
+/// Function URL CORS settings (API_Cors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cors {
+    /// `AllowCredentials`.
+    pub allow_credentials: bool,
+    /// `AllowHeaders`.
+    pub allow_headers: Vec<String>,
+    /// `AllowMethods`.
+    pub allow_methods: Vec<String>,
+    /// `AllowOrigins`.
+    pub allow_origins: Vec<String>,
+    /// `ExposeHeaders`.
+    pub expose_headers: Vec<String>,
+    /// `MaxAge` seconds.
+    pub max_age: u64,
+}
+
+/// The function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Function {
+    /// The function name.
+    pub name: String,
+    /// MB of memory.
+    pub memory_mb: u32,
+    /// Seconds before an invocation is stopped (1–900).
+    pub timeout_s: u64,
+    /// How many invocations may run at once (0 = unreserved: the emulator allows 1000).
+    pub reserved_concurrency: u32,
+    /// The configured environment variables.
+    pub env: BTreeMap<String, String>,
+    /// The execution role and the temporary credentials Lambda gives the function.
+    pub role: Role,
+}
+
+/// The execution role.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// `arn:aws:iam::…:role/…`.
+    pub arn: String,
+    /// `AWS_ACCESS_KEY_ID` (`ASIA…`).
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: String,
+}
+
+impl std::fmt::Debug for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Role")
+            .field("arn", &self.arn)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One statement of the function's resource-based policy (Allow only, as `add-permission` makes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyStatement {
+    /// `Sid`.
+    pub sid: String,
+    /// A service (`cloudfront.amazonaws.com`), an account or ARN, or `*`.
+    pub principal: String,
+    /// `lambda:InvokeFunctionUrl` or `lambda:InvokeFunction`.
+    pub action: String,
+    /// `ArnLike AWS:SourceArn` condition.
+    pub source_arn: Option<String>,
+    /// `lambda:FunctionUrlAuthType` condition.
+    pub function_url_auth_type: Option<String>,
+    /// `lambda:InvokedViaFunctionUrl` condition.
+    pub invoked_via_function_url: Option<bool>,
+}
+
+/// An IAM user with access keys, for signed direct calls.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamUser {
+    /// User name.
+    pub name: String,
+    /// Access key id (`AKIA…`).
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Whether the user's identity policy allows both invoke actions on the function (like a
+    /// same-account administrator).
+    pub allows_invoke: bool,
+}
+
+impl std::fmt::Debug for IamUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IamUser")
+            .field("name", &self.name)
+            .field("access_key_id", &self.access_key_id)
+            .field("allows_invoke", &self.allows_invoke)
+            .finish_non_exhaustive()
+    }
+}
+
+const ALL_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Self {
+            id: "E2CHATBOTLOCAL1".into(),
+            domain_name: "d1chatbotlocal.cloudfront.net".into(),
+            behaviors: vec![Behavior {
+                path_pattern: "*".into(),
+                allowed_methods: ALL_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+                cached_methods: vec!["GET".into(), "HEAD".into()],
+                cache_policy: "Managed-CachingDisabled".into(),
+                origin_request_policy: "Managed-AllViewerExceptHostHeader".into(),
+                viewer_protocol_policy: "redirect-to-https".into(),
+            }],
+            oac: OriginAccessControl {
+                origin_type: "lambda".into(),
+                signing_behavior: "always".into(),
+                signing_protocol: "sigv4".into(),
+            },
+            origin_read_timeout_s: 60,
+            origin_keepalive_timeout_s: 5,
+        }
+    }
+}
+
+impl Default for FunctionUrl {
+    fn default() -> Self {
+        Self {
+            url_id: "chatbotlocalurl0000000000000001a".into(),
+            auth_type: "AWS_IAM".into(),
+            invoke_mode: "RESPONSE_STREAM".into(),
+            cors: None,
+        }
+    }
+}
+
+impl Default for Function {
+    fn default() -> Self {
+        let env = [
+            ("COGNITO_USER_POOL_ID", "us-east-1_LocalPool1"),
+            ("COGNITO_CLIENT_ID", "chatbotlocalclient00000001"),
+            ("COGNITO_REGION", "us-east-1"),
+            ("GEMINI_API_KEY_PARAMETER", "/chatbot/gemini-api-key"),
+            ("GEMINI_MODEL", "gemini-2.5-flash"),
+        ];
+        Self {
+            name: "chatbot-query".into(),
+            memory_mb: 256,
+            timeout_s: 60,
+            reserved_concurrency: 10,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            role: Role {
+                arn: "arn:aws:iam::123456789012:role/chatbot-query-execution".into(),
+                access_key_id: "ASIACHATBOTLOCALROLE".into(),
+                secret_access_key: "chatbotLocalRoleSecretKey0000000000000000".into(),
+                session_token:
+                    "IQoJb3JpZ2luX2VjELocalChatbotSessionTokenForTheEmulatedExecutionRole".into(),
+            },
+        }
+    }
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        let mut topology = Self {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            distribution: Distribution::default(),
+            function_url: FunctionUrl::default(),
+            function: Function::default(),
+            resource_policy: Vec::new(),
+            iam_users: vec![
+                IamUser {
+                    name: "local-admin".into(),
+                    access_key_id: "AKIACHATBOTLOCALADMN".into(),
+                    secret_access_key: "localAdminSecretKey000000000000000000000".into(),
+                    allows_invoke: true,
+                },
+                IamUser {
+                    name: "local-nobody".into(),
+                    access_key_id: "AKIACHATBOTLOCALNOBD".into(),
+                    secret_access_key: "localNobodySecretKey00000000000000000000".into(),
+                    allows_invoke: false,
+                },
+            ],
+        };
+        let source_arn = topology.distribution_arn();
+        topology.resource_policy = vec![
+            PolicyStatement {
+                sid: "AllowCloudFrontInvokeFunctionUrl".into(),
+                principal: "cloudfront.amazonaws.com".into(),
+                action: "lambda:InvokeFunctionUrl".into(),
+                source_arn: Some(source_arn.clone()),
+                function_url_auth_type: Some("AWS_IAM".into()),
+                invoked_via_function_url: None,
+            },
+            PolicyStatement {
+                sid: "AllowCloudFrontInvokeFunction".into(),
+                principal: "cloudfront.amazonaws.com".into(),
+                action: "lambda:InvokeFunction".into(),
+                source_arn: Some(source_arn),
+                function_url_auth_type: None,
+                invoked_via_function_url: Some(true),
+            },
+        ];
+        topology
+    }
+}
+
+impl Topology {
+    /// Reads a TOML file; anything it leaves out keeps the embedded default.
+    pub fn from_toml_file(path: &Path) -> Result<Self, TopologyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TopologyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let topology: Self = toml::from_str(&text).map_err(|source| TopologyError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        topology.validate()?;
+        Ok(topology)
+    }
+
+    /// Checks the ranges and enumerations AWS enforces.
+    pub fn validate(&self) -> Result<(), TopologyError> {
+        let invalid = |m: String| Err(TopologyError::Invalid(m));
+        if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
+            return invalid(format!(
+                "account_id {:?} must be 12 digits",
+                self.account_id
+            ));
+        }
+        if !(1..=900).contains(&self.function.timeout_s) {
+            return invalid(format!(
+                "function.timeout_s {} must be 1..=900",
+                self.function.timeout_s
+            ));
+        }
+        if !(128..=10_240).contains(&self.function.memory_mb) {
+            return invalid(format!(
+                "function.memory_mb {} must be 128..=10240",
+                self.function.memory_mb
+            ));
+        }
+        if !["AWS_IAM", "NONE"].contains(&self.function_url.auth_type.as_str()) {
+            return invalid(format!(
+                "function_url.auth_type {:?} must be AWS_IAM or NONE",
+                self.function_url.auth_type
+            ));
+        }
+        if !["BUFFERED", "RESPONSE_STREAM"].contains(&self.function_url.invoke_mode.as_str()) {
+            return invalid(format!(
+                "function_url.invoke_mode {:?} must be BUFFERED or RESPONSE_STREAM",
+                self.function_url.invoke_mode
+            ));
+        }
+        if !["always", "never", "no-override"]
+            .contains(&self.distribution.oac.signing_behavior.as_str())
+        {
+            return invalid(format!(
+                "distribution.oac.signing_behavior {:?} must be always, never or no-override",
+                self.distribution.oac.signing_behavior
+            ));
+        }
+        for (name, value) in [
+            (
+                "origin_read_timeout_s",
+                self.distribution.origin_read_timeout_s,
+            ),
+            (
+                "origin_keepalive_timeout_s",
+                self.distribution.origin_keepalive_timeout_s,
+            ),
+        ] {
+            if !(1..=120).contains(&value) {
+                return invalid(format!("distribution.{name} {value} must be 1..=120"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `arn:aws:lambda:{region}:{account}:function:{name}`.
+    pub fn function_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, self.function.name
+        )
+    }
+
+    /// `arn:aws:cloudfront::{account}:distribution/{id}`.
+    pub fn distribution_arn(&self) -> String {
+        format!(
+            "arn:aws:cloudfront::{}:distribution/{}",
+            self.account_id, self.distribution.id
+        )
+    }
+
+    /// `<url-id>.lambda-url.<region>.on.aws`.
+    pub fn function_url_host(&self) -> String {
+        format!(
+            "{}.lambda-url.{}.on.aws",
+            self.function_url.url_id, self.region
+        )
+    }
+
+    /// How many invocations may run at once.
+    pub fn concurrency_limit(&self) -> usize {
+        match self.function.reserved_concurrency {
+            0 => 1000,
+            n => n as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_chain_infrastructure_deploys() {
+        let t = Topology::default();
+        t.validate().unwrap();
+        assert_eq!(
+            t.function_arn(),
+            "arn:aws:lambda:us-east-1:123456789012:function:chatbot-query"
+        );
+        assert_eq!(
+            t.distribution_arn(),
+            "arn:aws:cloudfront::123456789012:distribution/E2CHATBOTLOCAL1"
+        );
+        assert_eq!(t.function_url.url_id.len(), 32);
+        assert_eq!(t.distribution.behaviors[0].allowed_methods.len(), 7);
+        assert_eq!(t.resource_policy.len(), 2);
+        assert_eq!(t.concurrency_limit(), 10);
+        assert!(!format!("{:?}", t.function.role).contains("Secret"));
+    }
+
+    #[test]
+    fn toml_overrides_only_what_it_names() {
+        let dir = tempfile_path();
+        std::fs::write(&dir, "[function]\nreserved_concurrency = 50\ntimeout_s = 5\n[function_url]\ninvoke_mode = \"BUFFERED\"\n").unwrap();
+        let t = Topology::from_toml_file(&dir).unwrap();
+        assert_eq!(t.function.reserved_concurrency, 50);
+        assert_eq!(t.function.timeout_s, 5);
+        assert_eq!(t.function.memory_mb, 256, "unnamed fields keep the default");
+        assert_eq!(t.function_url.invoke_mode, "BUFFERED");
+        assert_eq!(t.resource_policy.len(), 2);
+        std::fs::write(&dir, "[function_url]\ninvoke_mode = \"STREAMING\"\n").unwrap();
+        let error = Topology::from_toml_file(&dir).unwrap_err().to_string();
+        assert!(error.contains("BUFFERED or RESPONSE_STREAM"), "{error}");
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    fn tempfile_path() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("topology-{}.toml", uuid::Uuid::new_v4()))
+    }
+}
