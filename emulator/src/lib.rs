@@ -3,6 +3,7 @@
 //!
 //! # Layout (along a request's path)
 //! - [`topology`]: the deployment being emulated (embedded default, TOML).
+//! - [`sigv4`]: SigV4 verification (parse → compute → verify).
 //! - [`runtime`]: the Runtime API host and execution environments ([`runtime::Invoker`]), and the
 //!   incremental response-prelude decoder.
 //!
@@ -10,6 +11,7 @@
 //! v2.0), the CloudFront edge (OAC signing, traces), and the `up` / `chat` / `check` commands.
 
 pub mod runtime;
+pub mod sigv4;
 pub mod topology;
 
 pub use runtime::{Invoker, InvokerConfig};
