@@ -3,15 +3,21 @@
 //!
 //! # Layout (along a request's path)
 //! - [`topology`]: the deployment being emulated (embedded default, TOML).
+//! - [`function_url`]: the Function URL (SigV4, policy, AWS's refusals, event v2.0, streaming vs buffered, CORS).
 //! - [`sigv4`]: SigV4 verification (parse → compute → verify).
+//! - [`ssm`]: SSM `GetParameter` for the function's Gemini key.
+//! - [`clock`]: the injected time source.
 //! - [`runtime`]: the Runtime API host and execution environments ([`runtime::Invoker`]), and the
 //!   incremental response-prelude decoder.
 //!
-//! Still to come (see the README): the Function URL (SigV4, resource policy, AWS's refusals, event
-//! v2.0), the CloudFront edge (OAC signing, traces), and the `up` / `chat` / `check` commands.
+//! Still to come (see the README): the CloudFront edge (OAC signing, traces), and the `up` / `chat` /
+//! `check` commands.
 
+pub mod clock;
+pub mod function_url;
 pub mod runtime;
 pub mod sigv4;
+pub mod ssm;
 pub mod topology;
 
 pub use runtime::{Invoker, InvokerConfig};

@@ -51,6 +51,34 @@ pub struct Topology {
     pub resource_policy: Vec<PolicyStatement>,
     /// IAM users for direct (signed) calls to the URL.
     pub iam_users: Vec<IamUser>,
+    /// SSM parameters the emulated Parameter Store serves.
+    pub ssm_parameters: Vec<SsmParameter>,
+}
+
+/// One SSM parameter.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsmParameter {
+    /// `/chatbot/gemini-api-key`.
+    pub name: String,
+    /// `String` or `SecureString`.
+    #[serde(default = "secure_string")]
+    pub parameter_type: String,
+    /// The (decrypted) value.
+    pub value: String,
+}
+
+fn secure_string() -> String {
+    "SecureString".into()
+}
+
+impl std::fmt::Debug for SsmParameter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsmParameter")
+            .field("name", &self.name)
+            .field("parameter_type", &self.parameter_type)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A CloudFront distribution with one origin (the function URL).
@@ -163,6 +191,9 @@ pub struct Role {
     pub secret_access_key: String,
     /// `AWS_SESSION_TOKEN`.
     pub session_token: String,
+    /// Parameter names the role may `ssm:GetParameter` (its identity policy).
+    #[serde(default)]
+    pub ssm_get_parameter: Vec<String>,
 }
 
 impl std::fmt::Debug for Role {
@@ -278,6 +309,7 @@ impl Default for Function {
                 secret_access_key: "chatbotLocalRoleSecretKey0000000000000000".into(),
                 session_token:
                     "IQoJb3JpZ2luX2VjELocalChatbotSessionTokenForTheEmulatedExecutionRole".into(),
+                ssm_get_parameter: vec!["/chatbot/gemini-api-key".into()],
             },
         }
     }
@@ -306,6 +338,11 @@ impl Default for Topology {
                     allows_invoke: false,
                 },
             ],
+            ssm_parameters: vec![SsmParameter {
+                name: "/chatbot/gemini-api-key".into(),
+                parameter_type: "SecureString".into(),
+                value: "fake-gemini-key".into(),
+            }],
         };
         let source_arn = topology.distribution_arn();
         topology.resource_policy = vec![

@@ -283,6 +283,16 @@ impl Invoker {
 
     /// Runs `event` in an idle environment, or a new one, within the concurrency limit.
     pub async fn invoke(&self, event: Bytes) -> Result<Invocation, InvokeError> {
+        self.invoke_with_id(uuid::Uuid::new_v4().to_string(), event)
+            .await
+    }
+
+    /// [`Invoker::invoke`] with a caller-chosen request id (the Function URL uses its own).
+    pub async fn invoke_with_id(
+        &self,
+        request_id: String,
+        event: Bytes,
+    ) -> Result<Invocation, InvokeError> {
         let inner = &self.inner;
         let permit = inner
             .permits
@@ -319,7 +329,6 @@ impl Invoker {
             }
         };
         let timeout = Duration::from_secs(inner.config.topology.function.timeout_s);
-        let request_id = uuid::Uuid::new_v4().to_string();
         let (reply_tx, reply_rx) = oneshot::channel();
         let queued = Queued {
             request_id: request_id.clone(),

@@ -1,0 +1,421 @@
+//! The Lambda Function URL: answers the `<url-id>.lambda-url.<region>.on.aws` Host the edge sends and
+//! its own local address, so a developer's signer (AWS CLI, an SDK, `curl --aws-sigv4`) can call it
+//! directly. `AWS_IAM`: SigV4 verification (with the body hash) and both invoke grants; `NONE`: the
+//! public grants. CORS preflights are answered without invoking. The event goes to the [`Invoker`];
+//! `RESPONSE_STREAM` relays the body as the function writes it, `BUFFERED` only when it ends.
+
+pub mod auth;
+pub mod errors;
+pub mod event;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::runtime::{FunctionResponse, InvokeError, Invoker};
+use crate::sigv4::{self, SigV4Error, VerifyOptions};
+use crate::topology::Topology;
+use auth::Caller;
+use errors::UrlError;
+
+/// The 6 MB invocation payload limit (request and buffered response).
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// What the URL needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind (port 0 by default in tests; the CLI uses 9001).
+    pub addr: SocketAddr,
+    /// The topology (URL, function, policy, users).
+    pub topology: Topology,
+    /// Runs the function.
+    pub invoker: Invoker,
+    /// Time for SigV4 skew and event timestamps.
+    pub clock: Arc<dyn Clock>,
+}
+
+struct AppState {
+    topology: Topology,
+    invoker: Invoker,
+    clock: Arc<dyn Clock>,
+}
+
+/// A running Function URL.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Handle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the listener.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            let _ = join.await;
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The router (for tests without a socket, give requests a `ConnectInfo`).
+pub fn router(config: &Config) -> axum::Router {
+    let state = Arc::new(AppState {
+        topology: config.topology.clone(),
+        invoker: config.invoker.clone(),
+        clock: config.clock.clone(),
+    });
+    axum::Router::new().fallback(handle).with_state(state)
+}
+
+/// Binds and serves.
+pub async fn spawn(config: Config) -> std::io::Result<Handle> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let app = router(&config).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Handle {
+        addr,
+        shutdown: Some(tx),
+        join: Some(join),
+    })
+}
+
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn refuse(error: UrlError, request_id: &str, why: &str) -> Response {
+    tracing::info!(status = error.status().as_u16(), error = %error, cause = why, "function URL refused the request");
+    error.response(request_id)
+}
+
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let headers = header_list(&parts.headers);
+    let body = match axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return refuse(
+                UrlError::PayloadTooLarge,
+                &request_id,
+                "request body over 6 MB",
+            );
+        }
+    };
+    let topology = &state.topology;
+    if let Some(preflight) = cors_preflight(topology, &parts.method, &parts.headers, &request_id) {
+        return preflight;
+    }
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let now = state.clock.now();
+    let caller = if topology.function_url.auth_type == "AWS_IAM" {
+        let options = VerifyOptions {
+            region: topology.region.clone(),
+            service: "lambda".into(),
+            normalize_path: true,
+            max_skew: Duration::from_secs(300),
+            allow_unsigned_payload: false,
+        };
+        let verified = sigv4::verify(
+            &sigv4::verify::Request {
+                method: parts.method.as_str(),
+                path: path.as_bytes(),
+                query: &query,
+                headers: &headers,
+                body: &body,
+            },
+            |akid| auth::lookup(topology, akid),
+            &options,
+            now,
+        );
+        match verified {
+            Ok(verified) => auth::caller(topology, &verified.access_key_id, &headers),
+            Err(SigV4Error::Missing) => {
+                return refuse(
+                    UrlError::Unsigned,
+                    &request_id,
+                    "no SigV4 signature on an AWS_IAM function URL",
+                );
+            }
+            Err(SigV4Error::InvalidToken) => {
+                return refuse(
+                    UrlError::UnrecognizedClient,
+                    &request_id,
+                    "unknown access key or session token",
+                );
+            }
+            Err(other) => {
+                let why = other.to_string();
+                return refuse(UrlError::InvalidSignature(why.clone()), &request_id, &why);
+            }
+        }
+    } else {
+        Caller::Anonymous
+    };
+    if let Err(why) = auth::authorize(topology, &caller) {
+        return refuse(UrlError::AccessDenied(why.clone()), &request_id, &why);
+    }
+    let incoming = event::Incoming {
+        method: parts.method.as_str(),
+        path: &path,
+        query: &query,
+        headers: &headers,
+        body: &body,
+        source_ip: &peer.ip().to_string(),
+    };
+    let event = event::build(topology, &incoming, &caller, &request_id, now);
+    let invocation = match state
+        .invoker
+        .invoke_with_id(request_id.clone(), Bytes::from(event.to_string()))
+        .await
+    {
+        Ok(invocation) => invocation,
+        Err(InvokeError::Throttled) => {
+            return refuse(
+                UrlError::Throttled,
+                &request_id,
+                "reserved concurrency reached",
+            );
+        }
+        Err(failure) => {
+            let why = failure.to_string();
+            return refuse(UrlError::FunctionFailed(why.clone()), &request_id, &why);
+        }
+    };
+    let origin = parts
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let buffered = topology.function_url.invoke_mode == "BUFFERED";
+    let mut response = match invocation.response {
+        FunctionResponse::Buffered {
+            status,
+            headers,
+            cookies,
+            body,
+        } => respond(status, &headers, &cookies, Body::from(body)),
+        FunctionResponse::Streaming { prelude, body } if buffered => {
+            // BUFFERED: nothing reaches the caller until the function has finished.
+            let mut all = Vec::new();
+            let mut stream = body;
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(bytes) if all.len() + bytes.len() <= MAX_PAYLOAD_BYTES => {
+                        all.extend_from_slice(&bytes)
+                    }
+                    Ok(_) => {
+                        return refuse(
+                            UrlError::FunctionFailed("response over 6 MB".into()),
+                            &request_id,
+                            "buffered response over 6 MB",
+                        );
+                    }
+                    Err(fault) => {
+                        let why = fault.to_string();
+                        return refuse(UrlError::FunctionFailed(why.clone()), &request_id, &why);
+                    }
+                }
+            }
+            respond(
+                prelude.status,
+                &prelude.headers,
+                &prelude.cookies,
+                Body::from(all),
+            )
+        }
+        FunctionResponse::Streaming { prelude, body } => {
+            let stream = body.map(|item| {
+                item.map_err(|fault| {
+                    tracing::info!(%fault, "function URL cut the stream");
+                    std::io::Error::new(std::io::ErrorKind::ConnectionAborted, fault.to_string())
+                })
+            });
+            let mut response = respond(
+                prelude.status,
+                &prelude.headers,
+                &prelude.cookies,
+                Body::from_stream(stream),
+            );
+            if !response.headers().contains_key("content-type") {
+                response.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+            }
+            response
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    if let Ok(trace) = HeaderValue::from_str(&crate::runtime::trace_id().to_ascii_lowercase()) {
+        headers.insert("x-amzn-trace-id", trace);
+    }
+    add_cors(topology, origin.as_deref(), headers);
+    response
+}
+
+/// A response from the function's status, headers and cookies; `Content-Length` is remapped, as the
+/// URL streams with chunked encoding.
+fn respond(status: u16, headers: &[(String, String)], cookies: &[String], body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let out = response.headers_mut();
+    for (name, value) in headers {
+        let name = if name.eq_ignore_ascii_case("content-length") {
+            "x-amzn-remapped-content-length".to_owned()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            out.append(name, value);
+        }
+    }
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            out.append("set-cookie", value);
+        }
+    }
+    response
+}
+
+fn origin_allowed(topology: &Topology, origin: &str) -> bool {
+    topology
+        .function_url
+        .cors
+        .as_ref()
+        .is_some_and(|cors| cors.allow_origins.iter().any(|o| o == "*" || o == origin))
+}
+
+/// A CORS preflight, answered by the URL itself when CORS is configured (the function is not invoked).
+/// UNSURE whether AWS answers an unsigned preflight before authentication; it does here, which is what
+/// a browser needs and what matters behind OAC (where the preflight is signed anyway).
+fn cors_preflight(
+    topology: &Topology,
+    method: &Method,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Option<Response> {
+    let cors = topology.function_url.cors.as_ref()?;
+    if method != Method::OPTIONS || !headers.contains_key("access-control-request-method") {
+        return None;
+    }
+    let origin = headers.get("origin")?.to_str().ok()?;
+    let mut response = (StatusCode::OK, "").into_response();
+    let out = response.headers_mut();
+    out.insert("content-type", HeaderValue::from_static("application/json"));
+    out.insert("vary", HeaderValue::from_static("Origin"));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        out.insert("x-amzn-requestid", id);
+    }
+    if origin_allowed(topology, origin) {
+        let set = |out: &mut HeaderMap, name: &'static str, value: String| {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                out.insert(name, value);
+            }
+        };
+        set(out, "access-control-allow-origin", origin.to_owned());
+        if !cors.allow_headers.is_empty() {
+            set(
+                out,
+                "access-control-allow-headers",
+                cors.allow_headers.join(",").to_ascii_lowercase(),
+            );
+        }
+        if !cors.allow_methods.is_empty() {
+            set(
+                out,
+                "access-control-allow-methods",
+                cors.allow_methods.join(","),
+            );
+        }
+        if cors.allow_credentials {
+            set(out, "access-control-allow-credentials", "true".into());
+        }
+        if cors.max_age > 0 {
+            set(out, "access-control-max-age", cors.max_age.to_string());
+        }
+    }
+    Some(response)
+}
+
+/// On normal responses the URL adds the CORS headers whatever the function sent.
+fn add_cors(topology: &Topology, origin: Option<&str>, headers: &mut HeaderMap) {
+    let (Some(cors), Some(origin)) = (topology.function_url.cors.as_ref(), origin) else {
+        return;
+    };
+    if !origin_allowed(topology, origin) {
+        return;
+    }
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert("access-control-allow-origin", value);
+    }
+    headers.insert("vary", HeaderValue::from_static("Origin"));
+    if cors.allow_credentials {
+        headers.insert(
+            "access-control-allow-credentials",
+            HeaderValue::from_static("true"),
+        );
+    }
+    if !cors.expose_headers.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&cors.expose_headers.join(",")) {
+            headers.insert("access-control-expose-headers", value);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! SSM Parameter Store's `GetParameter` (JSON protocol, `X-Amz-Target: AmazonSSM.GetParameter`), enough
+//! for the function's cold start: the caller's SigV4 is verified against the function role's
+//! credentials, a parameter the role has no grant for is refused, and errors have AWS's shapes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::sigv4::{self, Identity, SigV4Error, VerifyOptions};
+use crate::topology::Topology;
+
+/// One SSM error, rendered as AWS's JSON protocol does (HTTP 400, `__type`, `message`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsmError {
+    /// No signature.
+    MissingAuthenticationToken,
+    /// A bad signature.
+    InvalidSignature(String),
+    /// Unknown key or token.
+    UnrecognizedClient,
+    /// The role has no grant for the parameter.
+    AccessDenied(String),
+    /// No such parameter.
+    ParameterNotFound,
+    /// An operation the emulation does not serve.
+    UnknownOperation,
+    /// A malformed body.
+    Validation(String),
+}
+
+impl SsmError {
+    fn response(&self) -> Response {
+        let (status, body) = match self {
+            Self::MissingAuthenticationToken => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}),
+            ),
+            Self::InvalidSignature(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "InvalidSignatureException", "message": message}),
+            ),
+            Self::UnrecognizedClient => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "UnrecognizedClientException", "message": "The security token included in the request is invalid."}),
+            ),
+            Self::AccessDenied(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "AccessDeniedException", "Message": message}),
+            ),
+            Self::ParameterNotFound => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "ParameterNotFound", "message": ""}),
+            ),
+            Self::UnknownOperation => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "com.amazon.coral.service#UnknownOperationException"}),
+            ),
+            Self::Validation(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "ValidationException", "message": message}),
+            ),
+        };
+        let mut response = (status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            response.headers_mut().insert("x-amzn-requestid", id);
+        }
+        response
+    }
+}
+
+struct State {
+    topology: Topology,
+    clock: Arc<dyn Clock>,
+}
+
+/// A running SSM endpoint.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Handle {
+    /// `http://127.0.0.1:port`: the function's `AWS_ENDPOINT_URL_SSM`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Binds `addr` and serves.
+pub async fn spawn(
+    addr: SocketAddr,
+    topology: Topology,
+    clock: Arc<dyn Clock>,
+) -> std::io::Result<Handle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(State { topology, clock });
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let state = state.clone();
+        async move {
+            get_parameter(&state, request)
+                .await
+                .unwrap_or_else(|e| e.response())
+        }
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Handle {
+        addr,
+        shutdown: Some(tx),
+    })
+}
+
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn get_parameter(
+    state: &State,
+    request: axum::extract::Request,
+) -> Result<Response, SsmError> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| SsmError::Validation("request too large".into()))?;
+    let headers = header_list(&parts.headers);
+    let topology = &state.topology;
+    let role = &topology.function.role;
+    let options = VerifyOptions {
+        region: topology.region.clone(),
+        service: "ssm".into(),
+        normalize_path: true,
+        max_skew: Duration::from_secs(300),
+        allow_unsigned_payload: false,
+    };
+    let verified = sigv4::verify(
+        &sigv4::verify::Request {
+            method: parts.method.as_str(),
+            path: parts.uri.path().as_bytes(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+            body: &body,
+        },
+        |akid| {
+            (akid == role.access_key_id).then(|| Identity {
+                access_key_id: role.access_key_id.clone(),
+                secret_access_key: role.secret_access_key.clone(),
+                session_token: Some(role.session_token.clone()),
+            })
+        },
+        &options,
+        state.clock.now(),
+    );
+    match verified {
+        Ok(_) => {}
+        Err(SigV4Error::Missing) => return Err(SsmError::MissingAuthenticationToken),
+        Err(SigV4Error::InvalidToken) => return Err(SsmError::UnrecognizedClient),
+        Err(other) => return Err(SsmError::InvalidSignature(other.to_string())),
+    }
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    if target != Some("AmazonSSM.GetParameter") {
+        return Err(SsmError::UnknownOperation);
+    }
+    let request: Value =
+        serde_json::from_slice(&body).map_err(|e| SsmError::Validation(e.to_string()))?;
+    let name = request
+        .get("Name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| SsmError::Validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null".into()))?;
+    let decrypt = request
+        .get("WithDecryption")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let arn = format!(
+        "arn:aws:ssm:{}:{}:parameter{}",
+        topology.region, topology.account_id, name
+    );
+    if !role
+        .ssm_get_parameter
+        .iter()
+        .any(|granted| granted == name || granted == &arn || granted == "*")
+    {
+        let role_name = role.arn.rsplit('/').next().unwrap_or("");
+        return Err(SsmError::AccessDenied(format!(
+            "User: arn:aws:sts::{}:assumed-role/{role_name}/{} is not authorized to perform: ssm:GetParameter on resource: {arn} because no identity-based policy allows the ssm:GetParameter action",
+            topology.account_id, topology.function.name
+        )));
+    }
+    let parameter = topology
+        .ssm_parameters
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or(SsmError::ParameterNotFound)?;
+    let value = if parameter.parameter_type == "SecureString" && !decrypt {
+        // Without decryption a SecureString comes back as its ciphertext.
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("AQICAHjLocalKmsEnvelope:{}", parameter.value.len()))
+    } else {
+        parameter.value.clone()
+    };
+    let body = json!({"Parameter": {
+        "ARN": arn,
+        "DataType": "text",
+        "LastModifiedDate": 1.7959248e9,
+        "Name": name,
+        "Type": parameter.parameter_type,
+        "Value": value,
+        "Version": 1
+    }});
+    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    Ok(response)
+}
