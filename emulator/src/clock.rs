@@ -20,15 +20,10 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that starts at the real time and moves only when told.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<SystemTime>);
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self(Mutex::new(SystemTime::now()))
-    }
-}
+/// The real time plus an offset that moves only when told (time keeps running, so tokens minted by
+/// other components stay consistent with it).
+#[derive(Debug, Default)]
+pub struct ManualClock(Mutex<Duration>);
 
 impl ManualClock {
     /// Moves the clock forward.
@@ -39,6 +34,6 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        SystemTime::now() + *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

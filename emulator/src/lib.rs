@@ -7,6 +7,7 @@
 //! - [`sigv4`]: SigV4 verification (parse → compute → verify).
 //! - [`ssm`]: SSM `GetParameter` for the function's Gemini key.
 //! - [`clock`]: the injected time source.
+//! - [`trace`]: per-request traces (which hop refused, which rule, what to change).
 //! - [`runtime`]: the Runtime API host and execution environments ([`runtime::Invoker`]), and the
 //!   incremental response-prelude decoder.
 //!
@@ -19,6 +20,7 @@ pub mod runtime;
 pub mod sigv4;
 pub mod ssm;
 pub mod topology;
+pub mod trace;
 
 pub use runtime::{Invoker, InvokerConfig};
 pub use topology::Topology;

@@ -24,6 +24,7 @@ use crate::clock::Clock;
 use crate::runtime::{FunctionResponse, InvokeError, Invoker};
 use crate::sigv4::{self, SigV4Error, VerifyOptions};
 use crate::topology::Topology;
+use crate::trace::{Decision, TRACE_HEADER, TraceStore};
 use auth::Caller;
 use errors::UrlError;
 
@@ -41,12 +42,15 @@ pub struct Config {
     pub invoker: Invoker,
     /// Time for SigV4 skew and event timestamps.
     pub clock: Arc<dyn Clock>,
+    /// Where hops are recorded (shared with the edge).
+    pub traces: TraceStore,
 }
 
 struct AppState {
     topology: Topology,
     invoker: Invoker,
     clock: Arc<dyn Clock>,
+    traces: TraceStore,
 }
 
 /// A running Function URL.
@@ -93,8 +97,10 @@ pub fn router(config: &Config) -> axum::Router {
         topology: config.topology.clone(),
         invoker: config.invoker.clone(),
         clock: config.clock.clone(),
+        traces: config.traces.clone(),
     });
-    axum::Router::new().fallback(handle).with_state(state)
+    crate::trace::routes(config.traces.clone())
+        .merge(axum::Router::new().fallback(handle).with_state(state))
 }
 
 /// Binds and serves.
@@ -129,9 +135,43 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn refuse(error: UrlError, request_id: &str, why: &str) -> Response {
+/// Where a request's hops go, and whether the URL ends the trace (direct calls) or the edge does.
+struct Tracing<'a> {
+    store: &'a TraceStore,
+    id: String,
+    owned: bool,
+}
+
+impl Tracing<'_> {
+    fn note(&self, hop: &str, decision: Decision, rule: &str, detail: &str, hint: Option<&str>) {
+        self.store
+            .record(&self.id, hop, decision, rule, detail, hint);
+    }
+
+    fn finish(&self, response: &mut Response) {
+        if let Ok(value) = HeaderValue::from_str(&self.id) {
+            response.headers_mut().insert(TRACE_HEADER, value);
+        }
+        if self.owned {
+            self.store.finish(&self.id, response.status().as_u16());
+        }
+    }
+}
+
+fn refuse(
+    error: UrlError,
+    request_id: &str,
+    trace: &Tracing<'_>,
+    hop: &str,
+    rule: &str,
+    why: &str,
+    hint: &str,
+) -> Response {
     tracing::info!(status = error.status().as_u16(), error = %error, cause = why, "function URL refused the request");
-    error.response(request_id)
+    trace.note(hop, Decision::Refuse, rule, why, Some(hint));
+    let mut response = error.response(request_id);
+    trace.finish(&mut response);
+    response
 }
 
 async fn handle(
@@ -141,19 +181,49 @@ async fn handle(
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
-    let headers = header_list(&parts.headers);
+    let incoming_trace = parts
+        .headers
+        .get(TRACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let trace = Tracing {
+        store: &state.traces,
+        owned: incoming_trace.is_none(),
+        id: incoming_trace.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    };
+    state
+        .traces
+        .begin(&trace.id, &format!("{} {}", parts.method, parts.uri.path()));
+    let headers: Vec<(String, String)> = header_list(&parts.headers)
+        .into_iter()
+        .filter(|(name, _)| name != TRACE_HEADER)
+        .collect();
     let body = match axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await {
         Ok(body) => body,
         Err(_) => {
             return refuse(
                 UrlError::PayloadTooLarge,
                 &request_id,
+                &trace,
+                "url_auth",
+                "payload limit",
                 "request body over 6 MB",
+                "send at most 6 MB",
             );
         }
     };
     let topology = &state.topology;
-    if let Some(preflight) = cors_preflight(topology, &parts.method, &parts.headers, &request_id) {
+    if let Some(mut preflight) =
+        cors_preflight(topology, &parts.method, &parts.headers, &request_id)
+    {
+        trace.note(
+            "url_auth",
+            Decision::Pass,
+            "CORS preflight",
+            "answered by the function URL; the function is not invoked",
+            None,
+        );
+        trace.finish(&mut preflight);
         return preflight;
     }
     let path = parts.uri.path().to_owned();
@@ -180,32 +250,105 @@ async fn handle(
             now,
         );
         match verified {
-            Ok(verified) => auth::caller(topology, &verified.access_key_id, &headers),
+            Ok(verified) => {
+                let caller = auth::caller(topology, &verified.access_key_id, &headers);
+                trace.note(
+                    "url_auth",
+                    Decision::Pass,
+                    "AuthType AWS_IAM: SigV4",
+                    &format!(
+                        "signature by {} verified, body hash matches",
+                        describe(&caller)
+                    ),
+                    None,
+                );
+                caller
+            }
             Err(SigV4Error::Missing) => {
                 return refuse(
                     UrlError::Unsigned,
                     &request_id,
-                    "no SigV4 signature on an AWS_IAM function URL",
+                    &trace,
+                    "url_auth",
+                    "AuthType AWS_IAM: SigV4",
+                    "the request carries no SigV4 signature",
+                    "call through CloudFront (OAC signs), or sign with SigV4 for service \"lambda\" (e.g. curl --aws-sigv4 \"aws:amz:us-east-1:lambda\" with an IAM user's keys)",
                 );
             }
             Err(SigV4Error::InvalidToken) => {
                 return refuse(
                     UrlError::UnrecognizedClient,
                     &request_id,
+                    &trace,
+                    "url_auth",
+                    "AuthType AWS_IAM: SigV4",
                     "unknown access key or session token",
+                    "sign with the keys of an IAM user in the topology (local-admin)",
+                );
+            }
+            Err(failure @ SigV4Error::PayloadMismatch) => {
+                let why = failure.to_string();
+                let hint = "send x-amz-content-sha256: <hex SHA-256 of the exact body> (Lambda does not accept unsigned payloads; CloudFront signs with the value the viewer sends)";
+                return refuse(
+                    UrlError::InvalidSignature(why),
+                    &request_id,
+                    &trace,
+                    "url_auth",
+                    "AuthType AWS_IAM: body hash",
+                    "x-amz-content-sha256 is missing, UNSIGNED-PAYLOAD, or not the SHA-256 of the body",
+                    hint,
                 );
             }
             Err(other) => {
                 let why = other.to_string();
-                return refuse(UrlError::InvalidSignature(why.clone()), &request_id, &why);
+                let hint = if headers
+                    .iter()
+                    .any(|(n, v)| n == "host" && !v.contains(".lambda-url."))
+                {
+                    "the Host header is not the function URL's: an origin request policy that forwards Host (Managed-AllViewer) breaks the OAC signature; use Managed-AllViewerExceptHostHeader"
+                } else {
+                    "re-sign the request: the signature, date or a signed header does not match"
+                };
+                return refuse(
+                    UrlError::InvalidSignature(why.clone()),
+                    &request_id,
+                    &trace,
+                    "url_auth",
+                    "AuthType AWS_IAM: SigV4",
+                    &why,
+                    hint,
+                );
             }
         }
     } else {
+        trace.note(
+            "url_auth",
+            Decision::Pass,
+            "AuthType NONE",
+            "no signature required",
+            None,
+        );
         Caller::Anonymous
     };
     if let Err(why) = auth::authorize(topology, &caller) {
-        return refuse(UrlError::AccessDenied(why.clone()), &request_id, &why);
+        let hint = "grant both lambda:InvokeFunctionUrl and lambda:InvokeFunction to cloudfront.amazonaws.com with AWS:SourceArn = this distribution's ARN (or give the IAM user an identity policy)";
+        return refuse(
+            UrlError::AccessDenied(why.clone()),
+            &request_id,
+            &trace,
+            "policy",
+            "resource-based policy",
+            &why,
+            hint,
+        );
     }
+    trace.note(
+        "policy",
+        Decision::Pass,
+        "resource-based policy",
+        &format!("{} may invoke (both actions)", describe(&caller)),
+        None,
+    );
     let incoming = event::Incoming {
         method: parts.method.as_str(),
         path: &path,
@@ -225,14 +368,43 @@ async fn handle(
             return refuse(
                 UrlError::Throttled,
                 &request_id,
-                "reserved concurrency reached",
+                &trace,
+                "runtime",
+                "reserved concurrency",
+                &format!(
+                    "{} invocations already running",
+                    topology.concurrency_limit()
+                ),
+                "retry later, or raise the function's reserved concurrency",
             );
         }
         Err(failure) => {
             let why = failure.to_string();
-            return refuse(UrlError::FunctionFailed(why.clone()), &request_id, &why);
+            return refuse(
+                UrlError::FunctionFailed(why.clone()),
+                &request_id,
+                &trace,
+                "runtime",
+                "invocation",
+                &why,
+                "read the function's log (stderr of `up`) for the error",
+            );
         }
     };
+    trace.note(
+        "runtime",
+        Decision::Pass,
+        "execution environment",
+        &format!(
+            "request {request_id} ({})",
+            if invocation.cold_start {
+                "cold start"
+            } else {
+                "warm"
+            }
+        ),
+        None,
+    );
     let origin = parts
         .headers
         .get("origin")
@@ -245,9 +417,13 @@ async fn handle(
             headers,
             cookies,
             body,
-        } => respond(status, &headers, &cookies, Body::from(body)),
-        FunctionResponse::Streaming { prelude, body } if buffered => {
-            // BUFFERED: nothing reaches the caller until the function has finished.
+        } => {
+            note_function(&trace, status, &body);
+            respond(status, &headers, &cookies, Body::from(body))
+        }
+        FunctionResponse::Streaming { prelude, body } if buffered || prelude.status >= 400 => {
+            // BUFFERED: nothing reaches the caller until the function has finished. Error answers are
+            // small JSON bodies, read whole so the trace can say what the function said.
             let mut all = Vec::new();
             let mut stream = body;
             while let Some(item) = stream.next().await {
@@ -259,15 +435,28 @@ async fn handle(
                         return refuse(
                             UrlError::FunctionFailed("response over 6 MB".into()),
                             &request_id,
+                            &trace,
+                            "runtime",
+                            "payload limit",
                             "buffered response over 6 MB",
+                            "stream the response (RESPONSE_STREAM)",
                         );
                     }
                     Err(fault) => {
                         let why = fault.to_string();
-                        return refuse(UrlError::FunctionFailed(why.clone()), &request_id, &why);
+                        return refuse(
+                            UrlError::FunctionFailed(why.clone()),
+                            &request_id,
+                            &trace,
+                            "runtime",
+                            "invocation",
+                            &why,
+                            "read the function's log for the error",
+                        );
                     }
                 }
             }
+            note_function(&trace, prelude.status, &all);
             respond(
                 prelude.status,
                 &prelude.headers,
@@ -276,6 +465,13 @@ async fn handle(
             )
         }
         FunctionResponse::Streaming { prelude, body } => {
+            trace.note(
+                "function",
+                Decision::Pass,
+                "response",
+                &format!("{} streaming", prelude.status),
+                None,
+            );
             let stream = body.map(|item| {
                 item.map_err(|fault| {
                     tracing::info!(%fault, "function URL cut the stream");
@@ -305,7 +501,54 @@ async fn handle(
         headers.insert("x-amzn-trace-id", trace);
     }
     add_cors(topology, origin.as_deref(), headers);
+    trace.finish(&mut response);
     response
+}
+
+fn describe(caller: &Caller) -> String {
+    match caller {
+        Caller::Anonymous => "an anonymous caller".into(),
+        Caller::CloudFront { source_arn, .. } => format!(
+            "CloudFront OAC (SourceArn {})",
+            source_arn.as_deref().unwrap_or("none")
+        ),
+        Caller::User { name, .. } => format!("IAM user {name}"),
+    }
+}
+
+/// Records what the function answered; a 4xx/5xx is the function's refusal, with its message.
+fn note_function(trace: &Tracing<'_>, status: u16, body: &[u8]) {
+    if status < 400 {
+        trace.note(
+            "function",
+            Decision::Pass,
+            "response",
+            &status.to_string(),
+            None,
+        );
+        return;
+    }
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    let hint = match status {
+        401 => Some(
+            "the function reads the Cognito token from x-chatbot-authorization: Bearer <access token> (not Authorization)",
+        ),
+        _ => None,
+    };
+    trace.note(
+        "function",
+        Decision::Refuse,
+        &format!("chatbot-query answered {status}"),
+        &message,
+        hint,
+    );
 }
 
 /// A response from the function's status, headers and cookies; `Content-Length` is remapped, as the

@@ -147,6 +147,7 @@ pub async fn start_url(
         topology: topology.clone(),
         invoker: invoker.clone(),
         clock: clock.clone(),
+        traces: emulator::trace::TraceStore::default(),
     })
     .await
     .unwrap();

@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 pub const ID_PEM: &str = include_str!("../../../fake-cognito/tests/data/pool1-id.pem");
 pub const ACCESS_PEM: &str = include_str!("../../../fake-cognito/tests/data/pool1-access.pem");
 
-/// A clock that starts at the real time (fake-cognito mints with the real time) and moves on demand.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<SystemTime>);
+/// The real time plus an offset a test can move forward (fake-cognito mints with the real time, so the
+/// function's clock must keep running too).
+#[derive(Debug, Default)]
+pub struct ManualClock(Mutex<Duration>);
 
 impl ManualClock {
     pub fn advance(&self, by: Duration) {
@@ -30,7 +31,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
+        SystemTime::now() + *self.0.lock().unwrap()
     }
 }
 
@@ -116,7 +117,7 @@ pub async fn start(setup: Setup) -> Function {
     }
     env.extend(setup.env);
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("valid test config");
-    let clock = Arc::new(ManualClock(Mutex::new(SystemTime::now())));
+    let clock = Arc::new(ManualClock::default());
     let app = Arc::new(
         App::cold_start_with_clock(config, clock.clone())
             .await
