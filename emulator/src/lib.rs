@@ -2,21 +2,27 @@
 //! around the real `chatbot-query` function, with fake Cognito and Gemini.
 //!
 //! # Layout (along a request's path)
+//! - [`chain`]: every component started together (`up`, the e2e suite).
 //! - [`topology`]: the deployment being emulated (embedded default, TOML).
+//! - [`edge`]: the CloudFront edge (behaviors, origin request policy, OAC signing, timeouts).
 //! - [`function_url`]: the Function URL (SigV4, policy, AWS's refusals, event v2.0, streaming vs buffered, CORS).
 //! - [`sigv4`]: SigV4 verification (parse → compute → verify).
 //! - [`ssm`]: SSM `GetParameter` for the function's Gemini key.
+//! - [`client`]: the reference client (what the browser must do); [`scenarios`]: the canonical scenarios.
 //! - [`clock`]: the injected time source.
 //! - [`trace`]: per-request traces (which hop refused, which rule, what to change).
 //! - [`runtime`]: the Runtime API host and execution environments ([`runtime::Invoker`]), and the
 //!   incremental response-prelude decoder.
 //!
-//! Still to come (see the README): the CloudFront edge (OAC signing, traces), and the `up` / `chat` /
-//! `check` commands.
+//! Still to come (see the README): `check` (the Terraform gate).
 
+pub mod chain;
+pub mod client;
 pub mod clock;
+pub mod edge;
 pub mod function_url;
 pub mod runtime;
+pub mod scenarios;
 pub mod sigv4;
 pub mod ssm;
 pub mod topology;

@@ -20,6 +20,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Starts the whole chain — CloudFront edge, Function URL, Runtime API with the real function,
+    /// fake Cognito and Gemini, SSM — and prints what to do next.
+    Up(UpArgs),
+    /// The reference client: signs in, hashes the body, sends the token in x-chatbot-authorization,
+    /// POSTs to the edge and streams the answer; on a refusal, prints which hop refused and why.
+    Chat(ChatArgs),
     /// Runs one event through an execution environment, as Lambda would, and prints the response
     /// (prelude on stderr, body on stdout as it streams) and the REPORT line.
     Invoke {
@@ -42,34 +48,97 @@ enum Command {
     Function,
 }
 
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    /// Print exactly one JSON line on stdout when ready (logs and traces go to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Topology TOML (default: the embedded chain, identical to infrastructure/chatbot).
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// Build the topology from a Terraform directory. Not available yet: it arrives with the Terraform
+    /// issue (`emulator check`).
+    #[arg(long)]
+    terraform: Option<PathBuf>,
+    /// A built `bootstrap` to run instead of the emulator's own copy of chatbot-query.
+    #[arg(long)]
+    function_binary: Option<PathBuf>,
+    /// The CloudFront edge.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    edge_addr: std::net::SocketAddr,
+    /// The Function URL.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    url_addr: std::net::SocketAddr,
+    /// fake-cognito.
+    #[arg(long, default_value = "127.0.0.1:9229")]
+    cognito_addr: std::net::SocketAddr,
+    /// fake-gemini.
+    #[arg(long, default_value = "127.0.0.1:9300")]
+    gemini_addr: std::net::SocketAddr,
+    /// A fake-gemini scenario file (TOML) instead of the default tutor answer.
+    #[arg(long)]
+    gemini_script: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ChatArgs {
+    /// The question.
+    question: String,
+    /// The edge.
+    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    edge_url: String,
+    /// Cognito.
+    #[arg(long, default_value = "http://127.0.0.1:9229")]
+    cognito_url: String,
+    /// Username.
+    #[arg(long, default_value = fake_cognito::config::DEFAULT_USERNAME)]
+    username: String,
+    /// Password.
+    #[arg(long, default_value = fake_cognito::config::DEFAULT_PASSWORD)]
+    password: String,
+    /// The app client id.
+    #[arg(long, default_value = fake_cognito::config::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Send the token in `Authorization` (the original plan), to see why it is refused.
+    #[arg(long)]
+    token_in_authorization: bool,
+}
+
 fn parse_pair(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Function => runtime
             .block_on(chatbot_query::runtime::run())
             .map_err(|e| anyhow::anyhow!(e)),
+        Command::Up(args) => {
+            init_logs("lambda=info,emulator=info,fake_cognito=warn,fake_gemini=warn");
+            runtime.block_on(up(args))
+        }
+        Command::Chat(args) => runtime.block_on(chat(args)),
         Command::Invoke {
             event,
             topology,
             function_binary,
             overlay,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "lambda=info,emulator=info".into()),
-                )
-                .with_target(false)
-                .without_time()
-                .with_writer(std::io::stderr)
-                .init();
+            init_logs("lambda=info,emulator=info");
             runtime.block_on(invoke(event, topology, function_binary, overlay))
         }
     }
@@ -148,4 +217,209 @@ async fn invoke(
     invoker.wait_until_idle().await;
     invoker.shutdown().await;
     outcome
+}
+
+fn init_logs(default: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
+        )
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    use emulator::chain::{Chain, ChainConfig};
+    if let Some(dir) = &args.terraform {
+        anyhow::bail!(
+            "--terraform {} is not available yet: building the topology from Terraform arrives with `emulator check`; use --topology FILE or the embedded default",
+            dir.display()
+        );
+    }
+    let started = std::time::Instant::now();
+    let mut config = ChainConfig::local(function_process(args.function_binary.clone())?);
+    if let Some(path) = &args.topology {
+        config.topology = Topology::from_toml_file(path)?;
+    }
+    config.edge_addr = args.edge_addr;
+    config.url_addr = args.url_addr;
+    config.cognito_addr = args.cognito_addr;
+    config.gemini_addr = args.gemini_addr;
+    config.cognito.key_cache_dir = emulator::chain::default_key_cache();
+    if let Some(script) = &args.gemini_script {
+        fake_gemini::Script::from_file(script)?.apply(&mut config.gemini);
+    }
+    let chain = Chain::start(config).await?;
+    let ready = started.elapsed();
+    let (username, password) = (
+        fake_cognito::config::DEFAULT_USERNAME,
+        fake_cognito::config::DEFAULT_PASSWORD,
+    );
+    let summary = chain.summary(username, password);
+    if args.json {
+        println!("{summary}");
+    } else {
+        print_welcome(&chain, &summary, ready).await;
+    }
+    let mut finished = chain.traces.subscribe();
+    let printer = tokio::spawn(async move {
+        while let Ok(trace) = finished.recv().await {
+            eprint!("{}", trace.render());
+        }
+    });
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    printer.abort();
+    chain.shutdown().await;
+    Ok(())
+}
+
+async fn print_welcome(
+    chain: &emulator::chain::Chain,
+    summary: &serde_json::Value,
+    ready: std::time::Duration,
+) {
+    let edge = chain.edge.url();
+    let client = emulator::client::Client::new(
+        &edge,
+        chain.cognito.base_url(),
+        summary["client_id"].as_str().unwrap_or(""),
+    );
+    let token = client
+        .sign_in(
+            summary["username"].as_str().unwrap_or(""),
+            summary["password"].as_str().unwrap_or(""),
+        )
+        .await
+        .map(|t| t.access_token)
+        .unwrap_or_else(|e| format!("<sign-in failed: {e}>"));
+    let body = emulator::client::question("How do I start on Two Sum?").to_string();
+    let hash = emulator::client::body_hash(body.as_bytes());
+    println!("chatbot chain up in {} ms", ready.as_millis());
+    println!("  CloudFront edge   {edge}/chatbot");
+    println!(
+        "  Function URL      {} (AWS_IAM: sign with an IAM user below)",
+        chain.url.url()
+    );
+    println!(
+        "  Cognito           {}  pool {}  client {}",
+        chain.cognito.base_url(),
+        summary["user_pool_id"].as_str().unwrap_or(""),
+        summary["client_id"].as_str().unwrap_or("")
+    );
+    println!("  Gemini (fake)     {}", chain.gemini.uri());
+    println!(
+        "  demo user         {} / {}",
+        summary["username"].as_str().unwrap_or(""),
+        summary["password"].as_str().unwrap_or("")
+    );
+    for user in &chain.topology.iam_users {
+        println!(
+            "  IAM user          {}  {} / {}",
+            user.name, user.access_key_id, user.secret_access_key
+        );
+    }
+    println!();
+    println!("Ask a question (the token is valid for an hour; the body hash must match the body):");
+    println!("  curl -N {edge}/chatbot \\");
+    println!("    -H 'content-type: application/json' \\");
+    println!("    -H 'x-chatbot-authorization: Bearer {token}' \\");
+    println!("    -H 'x-amz-content-sha256: {hash}' \\");
+    println!("    --data-binary '{body}'");
+    println!();
+    println!("The original plan (token in Authorization) is refused; the trace says why:");
+    println!(
+        "  curl -i {edge}/chatbot -H 'content-type: application/json' -H 'authorization: Bearer {token}' -H 'x-amz-content-sha256: {hash}' --data-binary '{body}'"
+    );
+    println!();
+    println!(
+        "Or let the reference client do it all:  cargo run -p emulator -- chat \"How do I start?\""
+    );
+    println!("Traces of every request follow on stderr; Ctrl-C stops everything.");
+}
+
+async fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    use emulator::client::{Answer, Client, Options, Received, TokenPlacement};
+    let client = Client::new(&args.edge_url, &args.cognito_url, &args.client_id);
+    let tokens = client.sign_in(&args.username, &args.password).await?;
+    let options = Options {
+        token: if args.token_in_authorization {
+            TokenPlacement::Authorization
+        } else {
+            TokenPlacement::ChatbotHeader
+        },
+        ..Options::default()
+    };
+    match client
+        .send(
+            &emulator::client::question(&args.question),
+            &tokens.access_token,
+            &options,
+        )
+        .await?
+    {
+        Answer::Stream(mut stream) => {
+            let mut stdout = std::io::stdout();
+            while let Some(item) = stream.next().await {
+                match item?.0 {
+                    Received::Event(chatbot_query::sse::Event::Delta(delta)) => {
+                        stdout.write_all(delta.text.as_bytes())?;
+                        stdout.flush()?;
+                    }
+                    Received::Event(chatbot_query::sse::Event::Done(done)) => {
+                        println!();
+                        eprintln!("[done: {}]", done.finish_reason);
+                    }
+                    Received::Event(chatbot_query::sse::Event::Error(error)) => {
+                        println!();
+                        anyhow::bail!("the answer failed: {} ({})", error.message, error.code);
+                    }
+                    Received::KeepAlive => {}
+                }
+            }
+            Ok(())
+        }
+        Answer::Refused {
+            status,
+            body,
+            trace_id,
+            ..
+        } => {
+            let reason = match &trace_id {
+                Some(id) => match client.trace(id).await {
+                    Ok(trace) => match trace.refusal() {
+                        Some(hop) => {
+                            // The earliest hint explains the cause (e.g. OAC replacing Authorization).
+                            let hint = trace
+                                .hops
+                                .iter()
+                                .find_map(|h| h.hint.clone())
+                                .unwrap_or_default();
+                            format!(
+                                "refused at {} ({}): {} — {hint}",
+                                hop.hop, hop.rule, hop.detail
+                            )
+                        }
+                        None => format!("refused: {body}"),
+                    },
+                    Err(_) => format!("refused: {body}"),
+                },
+                None => format!("refused: {body}"),
+            };
+            anyhow::bail!("HTTP {status}: {reason}")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The emulator's integration tests, through real processes and sockets.
 
+mod edge;
 mod function_url;
 mod runtime;
 mod sigv4_suite;
