@@ -1,0 +1,388 @@
+//! The end-to-end harness: [`TestChain`] starts fake-cognito, fake-gemini, SSM, the Runtime API, the
+//! Function URL and the edge on port 0 (several chains run in parallel) and shuts them down on drop;
+//! [`Viewer`] behaves like the browser (built on `emulator::client`, with knobs to do each step wrong);
+//! [`DirectCaller`] calls the Function URL signed with the `aws-sigv4` crate as an IAM user; refusals are
+//! checked by status, body bytes, and the trace's hop and rule ([`Refusal`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use emulator::chain::{Chain, ChainConfig};
+use emulator::client::{Answer, Client, Options, Received};
+use emulator::clock::{Clock, ManualClock};
+use emulator::runtime::{FunctionProcess, Logs};
+use emulator::topology::Topology;
+use fake_cognito::KeySource;
+use serde_json::Value;
+
+/// fake-cognito's test keys, so chains start in milliseconds.
+const ID_PEM: &str = include_str!("../../fake-cognito/tests/data/pool1-id.pem");
+const ACCESS_PEM: &str = include_str!("../../fake-cognito/tests/data/pool1-access.pem");
+
+/// The real function, through this package's `chatbot-function` binary.
+pub fn real_function(program: &str) -> FunctionProcess {
+    FunctionProcess {
+        program: PathBuf::from(program),
+        args: Vec::new(),
+        logs: Logs::Discard,
+    }
+}
+
+/// How to build a chain.
+pub struct Setup {
+    /// The topology.
+    pub topology: Topology,
+    /// fake-gemini's scenarios (no default answer).
+    pub scenarios: Vec<fake_gemini::Scenario>,
+    /// The function process.
+    pub function: FunctionProcess,
+    /// Serve Gemini over TLS (its CA goes to the function's `SSL_CERT_FILE`).
+    pub gemini_tls: bool,
+    /// Origin read timeout override.
+    pub origin_read_timeout: Option<Duration>,
+}
+
+impl Setup {
+    /// The embedded topology, the real function, these scenarios.
+    pub fn new(function: FunctionProcess, scenarios: Vec<fake_gemini::Scenario>) -> Self {
+        Self {
+            topology: Topology::default(),
+            scenarios,
+            function,
+            gemini_tls: false,
+            origin_read_timeout: None,
+        }
+    }
+}
+
+/// A running chain; dropping it stops everything.
+pub struct TestChain {
+    /// The chain.
+    pub chain: Chain,
+    /// The clock signatures are checked against.
+    pub clock: Arc<ManualClock>,
+    _tls: Option<tempfile_dir::Dir>,
+}
+
+mod tempfile_dir {
+    /// A directory removed on drop (for the TLS CA file).
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestChain {
+    /// Starts a chain.
+    pub async fn start(setup: Setup) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let mut config = ChainConfig::local(setup.function);
+        config.topology = setup.topology;
+        config.cognito.pools[0].id_token_key = KeySource::Pem(ID_PEM.into());
+        config.cognito.pools[0].access_token_key = KeySource::Pem(ACCESS_PEM.into());
+        config.gemini.default_scenario = false;
+        config.gemini.scenarios = setup.scenarios;
+        config.clock = clock.clone();
+        config.origin_read_timeout = setup.origin_read_timeout;
+        let tls = setup.gemini_tls.then(|| {
+            let dir = std::env::temp_dir().join(format!("e2e-tls-{}", uuid_like()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            tempfile_dir::Dir(dir)
+        });
+        if let Some(dir) = &tls {
+            let ca = dir.0.join("ca.pem");
+            config.gemini.tls_ca_path = Some(ca.clone());
+            config
+                .topology
+                .function
+                .env
+                .insert("SSL_CERT_FILE".into(), ca.display().to_string());
+        }
+        let chain = Chain::start(config).await.expect("the chain starts");
+        Self {
+            chain,
+            clock,
+            _tls: tls,
+        }
+    }
+
+    /// A browser-like viewer, signed in as the demo user.
+    pub async fn viewer(&self) -> Viewer {
+        let client = Client::new(
+            &self.chain.edge.url(),
+            self.chain.cognito.base_url(),
+            fake_cognito::config::DEFAULT_CLIENT_ID,
+        );
+        let token = client
+            .sign_in(
+                fake_cognito::config::DEFAULT_USERNAME,
+                fake_cognito::config::DEFAULT_PASSWORD,
+            )
+            .await
+            .expect("the demo user signs in");
+        Viewer {
+            client,
+            token: token.access_token,
+        }
+    }
+
+    /// A token minted by fake-cognito's hooks.
+    pub fn mint(&self, request: &fake_cognito::MintRequest) -> String {
+        self.chain
+            .cognito
+            .mint(fake_cognito::config::DEFAULT_POOL_ID, request)
+            .expect("mint")
+    }
+
+    /// A direct caller signing as the topology's IAM user `name`.
+    pub fn direct(&self, name: &str) -> DirectCaller {
+        let user = self
+            .chain
+            .topology
+            .iam_users
+            .iter()
+            .find(|u| u.name == name)
+            .expect("a user of the topology");
+        DirectCaller {
+            url: self.chain.url.url(),
+            topology: self.chain.topology.clone(),
+            access_key_id: user.access_key_id.clone(),
+            secret: user.secret_access_key.clone(),
+            now: self.clock.now(),
+        }
+    }
+
+    /// A trace by id.
+    pub fn trace(&self, id: &str) -> emulator::trace::Trace {
+        self.chain.traces.get(id).expect("a trace")
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    )
+}
+
+/// The browser, through the edge.
+pub struct Viewer {
+    /// The client.
+    pub client: Client,
+    /// The demo user's access token.
+    pub token: String,
+}
+
+/// A refusal, as the viewer saw it, with the trace's verdict.
+#[derive(Debug)]
+pub struct Refusal {
+    /// Status.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub body: String,
+    /// The hop that refused (from the trace).
+    pub hop: Option<String>,
+    /// Its rule.
+    pub rule: Option<String>,
+    /// Every hint in the trace.
+    pub hints: Vec<String>,
+}
+
+/// What a viewer got.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The answer streamed: every event, in order.
+    Streamed(Vec<Received>),
+    /// A refusal.
+    Refused(Refusal),
+}
+
+impl Outcome {
+    /// The refusal, or a panic naming what streamed.
+    pub fn refusal(self) -> Refusal {
+        match self {
+            Self::Refused(refusal) => refusal,
+            Self::Streamed(events) => panic!("expected a refusal, got a stream: {events:?}"),
+        }
+    }
+
+    /// The events, or a panic naming the refusal.
+    pub fn events(self) -> Vec<Received> {
+        match self {
+            Self::Streamed(events) => events,
+            Self::Refused(refusal) => panic!("expected a stream, got {refusal:?}"),
+        }
+    }
+}
+
+impl Viewer {
+    /// Sends `body` with `token` as `options` say, and reads everything.
+    pub async fn send(&self, body: &Value, token: &str, options: &Options) -> Outcome {
+        match self
+            .client
+            .send(body, token, options)
+            .await
+            .expect("the edge answers")
+        {
+            Answer::Stream(stream) => {
+                Outcome::Streamed(stream.collect().await.expect("a readable stream"))
+            }
+            Answer::Refused {
+                status,
+                headers,
+                body,
+                trace_id,
+            } => {
+                let trace = match &trace_id {
+                    Some(id) => self.client.trace(id).await.ok(),
+                    None => None,
+                };
+                let refusal = trace.as_ref().and_then(|t| t.refusal().cloned());
+                Outcome::Refused(Refusal {
+                    status,
+                    headers,
+                    body,
+                    hop: refusal.as_ref().map(|h| h.hop.clone()),
+                    rule: refusal.map(|h| h.rule),
+                    hints: trace
+                        .map(|t| t.hops.into_iter().filter_map(|h| h.hint).collect())
+                        .unwrap_or_default(),
+                })
+            }
+        }
+    }
+
+    /// Asks one question the right way.
+    pub async fn ask(&self, question: &str) -> Outcome {
+        self.send(
+            &emulator::client::question(question),
+            &self.token,
+            &Options::default(),
+        )
+        .await
+    }
+}
+
+/// Calls the Function URL directly, signed as an IAM user.
+pub struct DirectCaller {
+    url: String,
+    topology: Topology,
+    access_key_id: String,
+    secret: String,
+    /// When the signature is dated.
+    pub now: SystemTime,
+}
+
+impl DirectCaller {
+    /// The signed headers for `POST /chatbot` with `body` and `extra` headers.
+    pub fn sign(&self, body: &[u8], extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        use aws_credential_types::Credentials;
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        use aws_sigv4::sign::v4;
+        let host = self.topology.function_url_host();
+        let url = format!("https://{host}/chatbot");
+        let identity =
+            Credentials::new(&self.access_key_id, &self.secret, None, None, "e2e").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.topology.region)
+            .name("lambda")
+            .time(self.now)
+            .settings(SigningSettings::default())
+            .build()
+            .expect("signing params")
+            .into();
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), host),
+            ("content-type".into(), "application/json".into()),
+        ];
+        headers.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let signable = SignableRequest::new(
+            "POST",
+            &url,
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable");
+        let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+        let (added, _) = instructions.into_parts();
+        for header in added {
+            headers.push((header.name().to_owned(), header.value().to_owned()));
+        }
+        headers
+    }
+
+    /// Sends exactly these headers and body to the URL; returns status, headers and body.
+    pub async fn post(
+        &self,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/chatbot", self.url))
+            .body(body);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = request.send().await.expect("the URL answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap_or_default())
+    }
+}
+
+/// Live mode: the deployed stack named by `E2E_TARGET_URL` and the Cognito test-user variables, or
+/// `None` with the reason it is skipped.
+pub fn live_target() -> Result<LiveTarget, String> {
+    let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let names = [
+        "E2E_TARGET_URL",
+        "E2E_COGNITO_REGION",
+        "E2E_USER_POOL_ID",
+        "E2E_CLIENT_ID",
+        "E2E_USERNAME",
+        "E2E_PASSWORD",
+    ];
+    let missing: Vec<&str> = names.iter().copied().filter(|n| get(n).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(format!("live mode skipped: {} not set", missing.join(", ")));
+    }
+    Ok(LiveTarget {
+        url: get("E2E_TARGET_URL").unwrap_or_default(),
+        cognito_url: format!(
+            "https://cognito-idp.{}.amazonaws.com",
+            get("E2E_COGNITO_REGION").unwrap_or_default()
+        ),
+        client_id: get("E2E_CLIENT_ID").unwrap_or_default(),
+        username: get("E2E_USERNAME").unwrap_or_default(),
+        password: get("E2E_PASSWORD").unwrap_or_default(),
+    })
+}
+
+/// A deployed stack to run the fault-free scenarios against.
+#[derive(Debug, Clone)]
+pub struct LiveTarget {
+    /// The distribution's URL.
+    pub url: String,
+    /// Cognito's endpoint.
+    pub cognito_url: String,
+    /// The app client id.
+    pub client_id: String,
+    /// Test user.
+    pub username: String,
+    /// Test password.
+    pub password: String,
+}

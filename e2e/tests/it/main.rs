@@ -1,0 +1,9 @@
+//! The end-to-end suite: each test one scenario, through the whole chain, offline.
+
+mod faults;
+mod happy;
+mod integrity;
+mod lifecycle;
+mod live;
+mod security;
+mod support;

@@ -1,0 +1,485 @@
+//! Every row of DESIGN.md's security table, each its own test: exact status and body, the hop and rule
+//! that refused, and no Gemini call for refused requests.
+
+use std::time::Duration;
+
+use e2e::{Refusal, TestChain};
+use emulator::client::{BodyHash, Options, TokenPlacement, question};
+use fake_cognito::{MintRequest, Signing};
+use fake_gemini::Scenario;
+use serde_json::json;
+
+use crate::support::{chain, chain_with, last, scripted};
+
+const SIGNATURE_MISMATCH: &str = r#"{"message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}"#;
+const ACCESS_DENIED: &str = r#"{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}"#;
+
+fn assert_refusal(refusal: &Refusal, status: u16, body: &str, hop: &str) {
+    assert_eq!(refusal.status, status, "{refusal:?}");
+    assert_eq!(refusal.body, body, "{refusal:?}");
+    assert_eq!(refusal.hop.as_deref(), Some(hop), "{refusal:?}");
+}
+
+async fn no_gemini_call(chain: &TestChain) {
+    assert!(
+        chain.chain.gemini.received_requests().is_empty(),
+        "Gemini was called"
+    );
+}
+
+#[tokio::test]
+async fn a_method_outside_the_behavior_is_cloudfronts_403_page() {
+    let chain = chain_with(vec![], |s| {
+        s.topology.distribution.behaviors[0].allowed_methods = vec!["GET".into(), "HEAD".into()];
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    assert_eq!(refusal.status, 403);
+    assert!(
+        refusal
+            .body
+            .contains("This distribution is not configured to allow the HTTP request method")
+    );
+    assert_eq!(refusal.headers["x-cache"], "Error from cloudfront");
+    assert_eq!(
+        (refusal.hop.as_deref(), refusal.rule.as_deref()),
+        (Some("edge"), Some("behavior \"*\": allowed methods"))
+    );
+    assert_eq!(chain.chain.invoker.cold_starts(), 0);
+}
+
+#[tokio::test]
+async fn a_post_without_a_body_hash_is_an_invalid_signature() {
+    let chain = chain(vec![]).await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(
+            &question("hi"),
+            &viewer.token,
+            &Options {
+                hash: BodyHash::Omit,
+                ..Options::default()
+            },
+        )
+        .await
+        .refusal();
+    assert_refusal(&refusal, 403, SIGNATURE_MISMATCH, "url_auth");
+    assert_eq!(
+        refusal.headers["x-amzn-errortype"],
+        "InvalidSignatureException"
+    );
+    assert!(
+        refusal
+            .hints
+            .iter()
+            .any(|h| h.contains("Lambda refuses unsigned payloads")),
+        "{:?}",
+        refusal.hints
+    );
+    no_gemini_call(&chain).await;
+}
+
+#[tokio::test]
+async fn a_post_with_a_wrong_body_hash_is_an_invalid_signature() {
+    let chain = chain(vec![]).await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(
+            &question("hi"),
+            &viewer.token,
+            &Options {
+                hash: BodyHash::Wrong,
+                ..Options::default()
+            },
+        )
+        .await
+        .refusal();
+    assert_refusal(&refusal, 403, SIGNATURE_MISMATCH, "url_auth");
+    no_gemini_call(&chain).await;
+}
+
+#[tokio::test]
+async fn a_post_declaring_unsigned_payload_is_an_invalid_signature() {
+    let chain = chain(vec![]).await;
+    let viewer = chain.viewer().await;
+    let body = question("hi").to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{}/chatbot", chain.chain.edge.url()))
+        .header("content-type", "application/json")
+        .header(
+            "x-chatbot-authorization",
+            format!("Bearer {}", viewer.token),
+        )
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "InvalidSignatureException"
+    );
+    assert_eq!(response.text().await.unwrap(), SIGNATURE_MISMATCH);
+}
+
+#[tokio::test]
+async fn a_direct_unsigned_call_to_the_function_url_is_forbidden() {
+    let chain = chain(vec![]).await;
+    let caller = chain.direct("local-admin");
+    let (status, _, body) = caller
+        .post(
+            &[("content-type".into(), "application/json".into())],
+            question("hi").to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (403, r#"{"Message":"Forbidden"}"#));
+}
+
+#[tokio::test]
+async fn a_principal_with_no_grant_is_access_denied() {
+    let chain = chain(vec![]).await;
+    let caller = chain.direct("local-nobody");
+    let body = question("hi").to_string().into_bytes();
+    let (status, headers, text) = caller.post(&caller.sign(&body, &[]), body).await;
+    assert_eq!((status, text.as_str()), (403, ACCESS_DENIED));
+    assert_eq!(headers["x-amzn-errortype"], "AccessDeniedException");
+}
+
+#[tokio::test]
+async fn cloudfront_from_another_distribution_is_access_denied() {
+    let chain = chain_with(vec![], |s| {
+        for statement in &mut s.topology.resource_policy {
+            statement.source_arn =
+                Some("arn:aws:cloudfront::123456789012:distribution/EANOTHERDIST01".into());
+        }
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    assert_refusal(&refusal, 403, ACCESS_DENIED, "policy");
+    no_gemini_call(&chain).await;
+}
+
+#[tokio::test]
+async fn a_grant_for_invoke_function_url_only_is_access_denied() {
+    let chain = chain_with(vec![], |s| {
+        s.topology
+            .resource_policy
+            .retain(|st| st.action == "lambda:InvokeFunctionUrl")
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    assert_refusal(&refusal, 403, ACCESS_DENIED, "policy");
+}
+
+#[tokio::test]
+async fn a_signature_older_than_five_minutes_is_refused() {
+    let chain = chain(vec![]).await;
+    let mut caller = chain.direct("local-admin");
+    caller.now -= Duration::from_secs(6 * 60);
+    let body = question("hi").to_string().into_bytes();
+    let (status, headers, text) = caller.post(&caller.sign(&body, &[]), body).await;
+    assert_eq!(status, 403);
+    assert_eq!(headers["x-amzn-errortype"], "InvalidSignatureException");
+    assert!(
+        text.starts_with(r#"{"message":"Signature expired: "#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_signed_header_is_refused() {
+    let chain = chain(vec![]).await;
+    let caller = chain.direct("local-admin");
+    let body = question("hi").to_string().into_bytes();
+    let mut headers = caller.sign(&body, &[]);
+    for (name, value) in headers.iter_mut() {
+        if name == "content-type" {
+            *value = "text/plain".into();
+        }
+    }
+    let (status, _, text) = caller.post(&headers, body).await;
+    assert_eq!((status, text.as_str()), (403, SIGNATURE_MISMATCH));
+}
+
+#[tokio::test]
+async fn a_tampered_body_is_refused() {
+    let chain = chain(vec![]).await;
+    let caller = chain.direct("local-admin");
+    let body = question("hi").to_string().into_bytes();
+    let headers = caller.sign(&body, &[]);
+    let (status, _, text) = caller
+        .post(&headers, question("ho").to_string().into_bytes())
+        .await;
+    assert_eq!((status, text.as_str()), (403, SIGNATURE_MISMATCH));
+}
+
+#[tokio::test]
+async fn the_original_plans_authorization_bearer_is_401_and_the_trace_names_oac() {
+    let chain = chain(vec![Scenario::stream(["x"])]).await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(
+            &question("hi"),
+            &viewer.token,
+            &Options {
+                token: TokenPlacement::Authorization,
+                ..Options::default()
+            },
+        )
+        .await
+        .refusal();
+    assert_refusal(
+        &refusal,
+        401,
+        r#"{"error":{"code":"invalid_token","message":"missing bearer token in x-chatbot-authorization"}}"#,
+        "function",
+    );
+    assert_eq!(
+        refusal.hints[0],
+        "OAC signing `always` replaced the viewer's Authorization header; a JWT sent there never reaches the function — send it in x-chatbot-authorization"
+    );
+    no_gemini_call(&chain).await;
+}
+
+async fn token_refused(mint: impl FnOnce(&TestChain) -> Option<String>, message: &str) {
+    let chain = chain(vec![Scenario::stream(["never"])]).await;
+    let viewer = chain.viewer().await;
+    let token = mint(&chain);
+    let options = Options {
+        token: if token.is_some() {
+            TokenPlacement::ChatbotHeader
+        } else {
+            TokenPlacement::Omit
+        },
+        ..Options::default()
+    };
+    let refusal = viewer
+        .send(&question("hi"), token.as_deref().unwrap_or(""), &options)
+        .await
+        .refusal();
+    let body = json!({"error": {"code": "invalid_token", "message": message}}).to_string();
+    assert_refusal(&refusal, 401, &body, "function");
+    assert!(
+        refusal.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+    no_gemini_call(&chain).await;
+}
+
+#[tokio::test]
+async fn no_jwt_is_401() {
+    token_refused(|_| None, "missing bearer token in x-chatbot-authorization").await;
+}
+
+#[tokio::test]
+async fn an_expired_jwt_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().expired(60))),
+        "token expired",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_not_yet_valid_jwt_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().not_yet_valid(600))),
+        "token not yet valid",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_jwt_from_another_issuer_is_401() {
+    token_refused(
+        |c| {
+            Some(c.mint(&MintRequest::access().claim(
+                "iss",
+                json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Elsewhere"),
+            )))
+        },
+        "token issuer is not the expected user pool",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_jwt_for_another_client_is_401() {
+    token_refused(
+        |c| {
+            Some(c.mint(
+                &MintRequest::access().claim("client_id", json!("anotherclient0000000000001")),
+            ))
+        },
+        "token was issued to another app client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_where_an_access_token_is_required_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::id())),
+        "token_use \"id\" is not accepted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_jwt_with_an_unknown_kid_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().signed(Signing::UnknownKid))),
+        "token signed by an unknown key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_alg_none_jwt_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().signed(Signing::AlgNone))),
+        "unsupported token algorithm none; only RS256 is accepted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_hs256_jwt_signed_with_the_public_key_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().signed(Signing::Hs256PublicKey))),
+        "unsupported token algorithm HS256; only RS256 is accepted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_jwt_with_a_bad_signature_is_401() {
+    token_refused(
+        |c| Some(c.mint(&MintRequest::access().signed(Signing::TamperedSignature))),
+        "token signature is invalid",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_crashing_function_is_502() {
+    let chain = e2e::TestChain::start({
+        let mut setup = e2e::Setup::new(scripted(), vec![]);
+        setup
+            .topology
+            .function
+            .env
+            .insert("BEHAVIOUR".into(), "crash".into());
+        setup
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    assert_refusal(
+        &refusal,
+        502,
+        r#"{"message":"Internal Server Error"}"#,
+        "runtime",
+    );
+}
+
+#[tokio::test]
+async fn a_function_timing_out_before_its_first_byte_is_502() {
+    let chain = e2e::TestChain::start({
+        let mut setup = e2e::Setup::new(scripted(), vec![]);
+        setup
+            .topology
+            .function
+            .env
+            .insert("BEHAVIOUR".into(), "hang".into());
+        setup.topology.function.timeout_s = 1;
+        setup
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    assert_refusal(
+        &refusal,
+        502,
+        r#"{"message":"Internal Server Error"}"#,
+        "runtime",
+    );
+    assert_eq!(
+        chain.chain.invoker.environments().await,
+        0,
+        "the timed-out environment was replaced"
+    );
+}
+
+#[tokio::test]
+async fn a_function_timing_out_mid_stream_cuts_the_stream() {
+    let chain = chain_with(
+        vec![Scenario::stream(["begun", "never"]).gate_before(1, "never")],
+        |s| {
+            s.topology.function.timeout_s = 1;
+        },
+    )
+    .await;
+    let viewer = chain.viewer().await;
+    let emulator::client::Answer::Stream(mut stream) = viewer
+        .client
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .unwrap()
+    else {
+        panic!("the stream starts")
+    };
+    let mut errored = false;
+    while let Some(item) = stream.next().await {
+        if item.is_err() {
+            errored = true;
+        }
+    }
+    assert!(errored, "the viewer sees the stream cut, not a clean end");
+}
+
+#[tokio::test]
+async fn more_requests_than_the_reserved_concurrency_get_429() {
+    let chain = chain_with(
+        vec![Scenario::stream(["held", " then done"]).gate_before(1, "hold")],
+        |s| {
+            s.topology.function.reserved_concurrency = 1;
+        },
+    )
+    .await;
+    let viewer = chain.viewer().await;
+    let emulator::client::Answer::Stream(busy) = viewer
+        .client
+        .send(&question("1"), &viewer.token, &Options::default())
+        .await
+        .unwrap()
+    else {
+        panic!("the first request streams")
+    };
+    let refusal = viewer.ask("2").await.refusal();
+    assert_refusal(&refusal, 429, r#"{"Message":"Rate Exceeded."}"#, "runtime");
+    chain.chain.gemini.release("hold");
+    let events = busy.collect().await.unwrap();
+    assert!(matches!(last(&events), chatbot_query::sse::Event::Done(_)));
+}
