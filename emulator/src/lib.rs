@@ -9,14 +9,16 @@
 //! - [`sigv4`]: SigV4 verification (parse → compute → verify).
 //! - [`ssm`]: SSM `GetParameter` for the function's Gemini key.
 //! - [`client`]: the reference client (what the browser must do); [`scenarios`]: the canonical scenarios.
+//! - [`check`]: `emulator check`, the pre-apply gate.
+//! - [`terraform`]: the Terraform reader, the gate's lint rules, and the topology it describes.
 //! - [`clock`]: the injected time source.
 //! - [`trace`]: per-request traces (which hop refused, which rule, what to change).
 //! - [`runtime`]: the Runtime API host and execution environments ([`runtime::Invoker`]), and the
 //!   incremental response-prelude decoder.
 //!
-//! Still to come (see the README): `check` (the Terraform gate).
 
 pub mod chain;
+pub mod check;
 pub mod client;
 pub mod clock;
 pub mod edge;
@@ -25,6 +27,7 @@ pub mod runtime;
 pub mod scenarios;
 pub mod sigv4;
 pub mod ssm;
+pub mod terraform;
 pub mod topology;
 pub mod trace;
 

@@ -23,6 +23,9 @@ enum Command {
     /// Starts the whole chain — CloudFront edge, Function URL, Runtime API with the real function,
     /// fake Cognito and Gemini, SSM — and prints what to do next.
     Up(UpArgs),
+    /// The gate before `terraform apply`: reads the Terraform in DIR, lints the cross-resource rules,
+    /// runs the canonical scenarios through a chain configured from it, and exits non-zero on any failure.
+    Check(CheckArgs),
     /// The reference client: signs in, hashes the body, sends the token in x-chatbot-authorization,
     /// POSTs to the edge and streams the answer; on a refusal, prints which hop refused and why.
     Chat(ChatArgs),
@@ -56,8 +59,7 @@ struct UpArgs {
     /// Topology TOML (default: the embedded chain, identical to infrastructure/chatbot).
     #[arg(long)]
     topology: Option<PathBuf>,
-    /// Build the topology from a Terraform directory. Not available yet: it arrives with the Terraform
-    /// issue (`emulator check`).
+    /// Build the topology from a Terraform directory (the subset `emulator check` evaluates).
     #[arg(long)]
     terraform: Option<PathBuf>,
     /// A built `bootstrap` to run instead of the emulator's own copy of chatbot-query.
@@ -78,6 +80,22 @@ struct UpArgs {
     /// A fake-gemini scenario file (TOML) instead of the default tutor answer.
     #[arg(long)]
     gemini_script: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The Terraform directory (e.g. infrastructure/chatbot).
+    dir: PathBuf,
+    /// A variable value (NAME=VALUE), as terraform's -var.
+    #[arg(long = "var", value_parser = parse_pair)]
+    vars: Vec<(String, String)>,
+    /// The built `bootstrap` to test (the artifact about to be deployed); default: the emulator's own
+    /// copy of the function.
+    #[arg(long)]
+    function_binary: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +150,22 @@ fn run() -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Command::Chat(args) => runtime.block_on(chat(args)),
+        Command::Check(args) => {
+            init_logs("warn");
+            let mut function = function_process(args.function_binary.clone())?;
+            function.logs = Logs::Discard;
+            let report = runtime.block_on(emulator::check::run(&args.dir, &args.vars, function));
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            if report.passed {
+                Ok(())
+            } else {
+                anyhow::bail!("the Terraform in {} failed the gate", args.dir.display())
+            }
+        }
         Command::Invoke {
             event,
             topology,
@@ -243,16 +277,16 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     use emulator::chain::{Chain, ChainConfig};
-    if let Some(dir) = &args.terraform {
-        anyhow::bail!(
-            "--terraform {} is not available yet: building the topology from Terraform arrives with `emulator check`; use --topology FILE or the embedded default",
-            dir.display()
-        );
-    }
     let started = std::time::Instant::now();
     let mut config = ChainConfig::local(function_process(args.function_binary.clone())?);
-    if let Some(path) = &args.topology {
-        config.topology = Topology::from_toml_file(path)?;
+    match (&args.topology, &args.terraform) {
+        (Some(_), Some(_)) => anyhow::bail!("give --topology or --terraform, not both"),
+        (Some(path), None) => config.topology = Topology::from_toml_file(path)?,
+        (None, Some(dir)) => {
+            let module = emulator::terraform::Module::load(dir, &[])?;
+            config.topology = emulator::terraform::topology(&module)?;
+        }
+        (None, None) => {}
     }
     config.edge_addr = args.edge_addr;
     config.url_addr = args.url_addr;

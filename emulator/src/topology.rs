@@ -268,7 +268,7 @@ impl Default for Distribution {
                 signing_behavior: "always".into(),
                 signing_protocol: "sigv4".into(),
             },
-            origin_read_timeout_s: 60,
+            origin_read_timeout_s: 30,
             origin_keepalive_timeout_s: 5,
         }
     }

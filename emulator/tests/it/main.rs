@@ -1,5 +1,6 @@
 //! The emulator's integration tests, through real processes and sockets.
 
+mod check;
 mod edge;
 mod function_url;
 mod runtime;

@@ -1,0 +1,79 @@
+resource "aws_iam_role" "chatbot" {
+  name = "${var.function_name}-execution"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "basic_execution" {
+  role       = aws_iam_role.chatbot.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_iam_role_policy" "gemini_key" {
+  name = "read-gemini-api-key"
+  role = aws_iam_role.chatbot.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = "ssm:GetParameter"
+        Resource = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.gemini_api_key_parameter}"
+      },
+      {
+        # The SecureString is encrypted with the account's default SSM key.
+        Effect    = "Allow"
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = { StringEquals = { "kms:ViaService" = "ssm.${var.region}.amazonaws.com" } }
+      },
+    ]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "chatbot" {
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = 30
+}
+
+resource "aws_lambda_function" "chatbot" {
+  function_name                  = var.function_name
+  role                           = aws_iam_role.chatbot.arn
+  runtime                        = "provided.al2023"
+  handler                        = "bootstrap"
+  architectures                  = ["x86_64"]
+  filename                       = var.lambda_zip_path
+  source_code_hash               = filebase64sha256(var.lambda_zip_path)
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  environment {
+    # Never COGNITO_JWKS_URL, GEMINI_BASE_URL or AWS_ENDPOINT_URL*: the emulator overlays those locally.
+    variables = {
+      COGNITO_USER_POOL_ID     = data.terraform_remote_state.cognito.outputs.user_pool_id
+      COGNITO_CLIENT_ID        = data.terraform_remote_state.cognito.outputs.client_id
+      COGNITO_REGION           = data.terraform_remote_state.cognito.outputs.region
+      GEMINI_API_KEY_PARAMETER = var.gemini_api_key_parameter
+      GEMINI_MODEL             = var.gemini_model
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.chatbot, aws_iam_role_policy_attachment.basic_execution]
+}
+
+resource "aws_lambda_function_url" "chatbot" {
+  function_name      = aws_lambda_function.chatbot.function_name
+  authorization_type = "AWS_IAM"
+  invoke_mode        = "RESPONSE_STREAM"
+}
