@@ -23,6 +23,7 @@ pub mod client;
 pub mod clock;
 pub mod edge;
 pub mod function_url;
+mod listener;
 pub mod runtime;
 pub mod scenarios;
 pub mod sigv4;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -112,8 +112,6 @@ pub async fn spawn(
     topology: Topology,
     clock: Arc<dyn Clock>,
 ) -> std::io::Result<Handle> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
     let state = Arc::new(State { topology, clock });
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let state = state.clone();
@@ -123,30 +121,12 @@ pub async fn spawn(
                 .unwrap_or_else(|e| e.response())
         }
     });
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let served = crate::listener::serve(addr, app).await?;
+    let (addr, tx) = (served.addr, served.shutdown);
     Ok(Handle {
         addr,
         shutdown: Some(tx),
     })
-}
-
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 async fn get_parameter(
@@ -157,7 +137,7 @@ async fn get_parameter(
     let body = axum::body::to_bytes(body, 64 * 1024)
         .await
         .map_err(|_| SsmError::Validation("request too large".into()))?;
-    let headers = header_list(&parts.headers);
+    let headers = crate::listener::header_list(&parts.headers);
     let topology = &state.topology;
     let role = &topology.function.role;
     let options = VerifyOptions {

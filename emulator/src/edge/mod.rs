@@ -80,25 +80,17 @@ impl Drop for Handle {
 
 /// Binds and serves.
 pub async fn spawn(config: Config) -> std::io::Result<Handle> {
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
     let http = reqwest::Client::builder()
         .http1_only()
         .build()
         .map_err(std::io::Error::other)?;
     let traces = config.traces.clone();
+    let addr = config.addr;
     let state = Arc::new(AppState { config, http });
-    let app = crate::trace::routes(traces)
-        .merge(axum::Router::new().fallback(handle).with_state(state))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let app =
+        crate::trace::routes(traces).merge(axum::Router::new().fallback(handle).with_state(state));
+    let served = crate::listener::serve(addr, app).await?;
+    let (addr, tx) = (served.addr, served.shutdown);
     Ok(Handle {
         addr,
         shutdown: Some(tx),

@@ -105,34 +105,12 @@ pub fn router(config: &Config) -> axum::Router {
 
 /// Binds and serves.
 pub async fn spawn(config: Config) -> std::io::Result<Handle> {
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
-    let app = router(&config).into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, rx) = oneshot::channel::<()>();
-    let join = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let served = crate::listener::serve(config.addr, router(&config)).await?;
     Ok(Handle {
-        addr,
-        shutdown: Some(tx),
-        join: Some(join),
+        addr: served.addr,
+        shutdown: Some(served.shutdown),
+        join: Some(served.join),
     })
-}
-
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 /// Where a request's hops go, and whether the URL ends the trace (direct calls) or the edge does.
@@ -194,7 +172,7 @@ async fn handle(
     state
         .traces
         .begin(&trace.id, &format!("{} {}", parts.method, parts.uri.path()));
-    let headers: Vec<(String, String)> = header_list(&parts.headers)
+    let headers: Vec<(String, String)> = crate::listener::header_list(&parts.headers)
         .into_iter()
         .filter(|(name, _)| name != TRACE_HEADER)
         .collect();

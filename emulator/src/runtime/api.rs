@@ -326,23 +326,7 @@ async fn invocation_error(
             "Invalid request ID",
         );
     }
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let error_type = headers
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            value
-                .get("errorType")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "Unhandled".into());
-    let message = value
-        .get("errorMessage")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let (error_type, message) = error_details(&headers, &body, "Unhandled", "");
     shared.fail(
         &id,
         InvokeError::FunctionError {
@@ -359,26 +343,38 @@ async fn init_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let error_type = headers
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            value
-                .get("errorType")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "Runtime.InitError".into());
-    let message = value
-        .get("errorMessage")
-        .and_then(Value::as_str)
-        .unwrap_or("the function failed to initialise")
-        .to_owned();
+    let (error_type, message) = error_details(
+        &headers,
+        &body,
+        "Runtime.InitError",
+        "the function failed to initialise",
+    );
     shared.set_state(EnvState::InitFailed {
         error_type,
         message,
     });
     accepted()
+}
+
+/// The error type (`Lambda-Runtime-Function-Error-Type`, else the body's `errorType`) and message
+/// (`errorMessage`) of an error a runtime posts.
+fn error_details(
+    headers: &HeaderMap,
+    body: &[u8],
+    default_type: &str,
+    default_message: &str,
+) -> (String, String) {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| value.get("errorType").and_then(Value::as_str))
+        .unwrap_or(default_type)
+        .to_owned();
+    let message = value
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or(default_message)
+        .to_owned();
+    (error_type, message)
 }
