@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::http::HeaderMap;
+use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 
 /// A server running on a bound address.
@@ -18,6 +19,11 @@ pub(crate) struct Served {
 pub(crate) async fn serve(addr: SocketAddr, app: axum::Router) -> std::io::Result<Served> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    // Without TCP_NODELAY a streamed response's last chunk waits on the peer's delayed ACK (~40 ms)
+    // once a keep-alive connection leaves quick-ACK mode: every reused edge→URL request paid it.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let (shutdown, stop) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
         let _ = axum::serve(

@@ -82,6 +82,7 @@ impl Drop for Handle {
 pub async fn spawn(config: Config) -> std::io::Result<Handle> {
     let http = reqwest::Client::builder()
         .http1_only()
+        .tcp_nodelay(true)
         .build()
         .map_err(std::io::Error::other)?;
     let traces = config.traces.clone();
