@@ -314,11 +314,7 @@ pub(crate) async fn spawn(spec: EnvSpec) -> Result<Environment, InvokeError> {
         .local_addr()
         .map_err(|e| InvokeError::Spawn(e.to_string()))?;
     let router = super::api::router(shared.clone());
-    // TCP_NODELAY, as on every server here: a /next answer or a streamed chunk must not wait on the
-    // function's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        let _ = stream.set_nodelay(true);
-    });
+    let listener = super::quickack::QuickAckListener(listener);
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod environment;
 pub mod prelude;
+mod quickack;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
