@@ -404,7 +404,17 @@ async fn handle(
             }
             match tokio::time::timeout(read_timeout, body.next()).await {
                 Ok(Some(Ok(bytes))) => Some((Ok(bytes), (body, false))),
-                Ok(Some(Err(error))) => Some((Err(std::io::Error::other(error)), (body, true))),
+                Ok(Some(Err(error))) => {
+                    traces.record(
+                        &trace_id,
+                        "edge",
+                        Decision::Refuse,
+                        "origin connection",
+                        &format!("the origin's response broke off mid-body: {error:#}"),
+                        None,
+                    );
+                    Some((Err(std::io::Error::other(error)), (body, true)))
+                }
                 Ok(None) => None,
                 Err(_) => {
                     traces.record(&trace_id, "edge", Decision::Refuse, "origin read timeout",

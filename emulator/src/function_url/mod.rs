@@ -450,9 +450,18 @@ async fn handle(
                 &format!("{} streaming", prelude.status),
                 None,
             );
-            let stream = body.map(|item| {
+            let (cut_traces, cut_id) = (trace.store.clone(), trace.id.clone());
+            let stream = body.map(move |item| {
                 item.map_err(|fault| {
                     tracing::info!(%fault, "function URL cut the stream");
+                    cut_traces.record(
+                        &cut_id,
+                        "function_url",
+                        Decision::Refuse,
+                        "response stream",
+                        &format!("the function's response stream broke off: {fault}"),
+                        None,
+                    );
                     std::io::Error::new(std::io::ErrorKind::ConnectionAborted, fault.to_string())
                 })
             });

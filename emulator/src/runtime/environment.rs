@@ -63,6 +63,8 @@ pub(crate) struct Queued {
     pub event: Bytes,
     pub reply: oneshot::Sender<Result<FunctionResponse, InvokeError>>,
     pub permit: OwnedSemaphorePermit,
+    /// Fired when the process takes the invocation from `/next`: the function timeout starts there.
+    pub handed_over: oneshot::Sender<()>,
 }
 
 #[derive(Debug)]
@@ -123,7 +125,6 @@ impl EnvShared {
     /// An invocation was handed to the process.
     pub fn start(&self, queued: Queued) {
         *lock(&self.claimed) = false;
-        self.set_state(EnvState::Busy);
         tracing::info!(target: "lambda", "START RequestId: {} Version: $LATEST", queued.request_id);
         *lock(&self.current) = Some(Current {
             request_id: queued.request_id,
@@ -133,6 +134,8 @@ impl EnvShared {
             finished: false,
             _permit: queued.permit,
         });
+        self.set_state(EnvState::Busy);
+        let _ = queued.handed_over.send(());
     }
 
     pub fn is_current(&self, id: &str) -> bool {

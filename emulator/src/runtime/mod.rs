@@ -331,6 +331,7 @@ impl Invoker {
         };
         let timeout = Duration::from_secs(inner.config.topology.function.timeout_s);
         let (reply_tx, reply_rx) = oneshot::channel();
+        let (handed_over_tx, handed_over_rx) = oneshot::channel();
         let queued = Queued {
             request_id: request_id.clone(),
             trace_id: trace_id(),
@@ -338,6 +339,7 @@ impl Invoker {
             event,
             reply: reply_tx,
             permit,
+            handed_over: handed_over_tx,
         };
         if shared.sender.send(queued).await.is_err() {
             return Err(InvokeError::Crashed(
@@ -345,27 +347,14 @@ impl Invoker {
             ));
         }
         // The init phase has its own limit; the function timeout runs from the hand-over.
+        // Signalled by the hand-over itself (not inferred from state changes, which a busy machine can
+        // observe out of order): a stream outliving INIT_TIMEOUT must not be taken for a stuck init.
         let watchdog = shared.clone();
         let watched = request_id.clone();
         tokio::spawn(async move {
-            let mut state = watchdog.state.subscribe();
-            let handed_over = tokio::time::timeout(INIT_TIMEOUT, async {
-                loop {
-                    if watchdog.running().as_deref() == Some(watched.as_str()) {
-                        return true;
-                    }
-                    if matches!(
-                        *state.borrow_and_update(),
-                        EnvState::Dead(_) | EnvState::InitFailed { .. }
-                    ) {
-                        return false;
-                    }
-                    if state.changed().await.is_err() {
-                        return false;
-                    }
-                }
-            })
-            .await;
+            let handed_over = tokio::time::timeout(INIT_TIMEOUT, handed_over_rx)
+                .await
+                .map(|sent| sent.is_ok());
             match handed_over {
                 Err(_) => watchdog.kill("Init timed out: no /next within 10 seconds"),
                 Ok(false) => {}
