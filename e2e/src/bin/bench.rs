@@ -466,6 +466,10 @@ async fn chain(table: &mut Table) {
             vec![Scenario::stream(["open", " closed"]).gate_before(1, "all")],
         );
         setup.topology.function.reserved_concurrency = target as u32;
+        // Opening a thousand environments takes about a minute: the first invocations must not reach
+        // the function's timeout (60 s, faithfully enforced) before the gate opens. 900 s is Lambda's
+        // maximum.
+        setup.topology.function.timeout_s = 900;
         setup
     })
     .await;
@@ -498,17 +502,41 @@ async fn chain(table: &mut Table) {
         .collect();
     let own_rss = rss_kb(pid);
     held.chain.gemini.release("all");
-    let mut completed = 0;
+    let (mut completed, mut first_error) = (0, None);
     for stream in streams {
-        if stream.collect().await.is_ok() {
-            completed += 1;
+        let trace_id = stream.trace_id.clone();
+        match stream.collect().await {
+            Ok(_) => completed += 1,
+            Err(error) => {
+                first_error.get_or_insert_with(|| {
+                    let last_hop =
+                        trace_id
+                            .and_then(|id| held.chain.traces.get(&id))
+                            .map(|trace| {
+                                trace
+                                    .hops
+                                    .iter()
+                                    .rev()
+                                    .take(2)
+                                    .map(|hop| {
+                                        format!("{}: {} — {}", hop.hop, hop.rule, hop.detail)
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(" ← ")
+                            });
+                    format!("{error}; the trace's last hops: {last_hop:?}")
+                });
+            }
         }
     }
     table.row(
         "concurrent streams held open (each an environment)",
         format!(
-            "{open} of {target} opened in {:.1} s, {completed} completed, {failures} failed",
-            start.elapsed().as_secs_f64()
+            "{open} of {target} opened in {:.1} s, {completed} completed, {failures} failed{}",
+            start.elapsed().as_secs_f64(),
+            first_error
+                .map(|e| format!(" (first cut stream: {e})"))
+                .unwrap_or_default()
         ),
         "≥ 1,000 without error",
     );
