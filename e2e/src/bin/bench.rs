@@ -6,7 +6,6 @@
 //! throughput, concurrent streams, memory, cold start), then fake-cognito against moto when
 //! `BENCH_MOTO_SERVER` names a `moto_server` executable.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,6 +24,15 @@ fn function() -> emulator::runtime::FunctionProcess {
             .to_str()
             .expect("utf-8 path"),
     )
+}
+
+/// The function's app in this process, cold-started from the environment the chain gives its
+/// function processes (same Cognito, Gemini, SSM and role), for calling the handler directly.
+async fn direct_app(chain: &TestChain) -> App {
+    let env = chain.chain.invoker.environment();
+    App::cold_start(Config::from_lookup(|name| env.get(name).cloned()).expect("config"))
+        .await
+        .expect("cold start")
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -191,30 +199,7 @@ async fn micro(table: &mut Table) {
 
     // JWT verify with warm keys, through the function's own verifier.
     let chain = TestChain::start(Setup::new(function(), vec![])).await;
-    let env: BTreeMap<&str, String> = [
-        (
-            "COGNITO_USER_POOL_ID",
-            fake_cognito::config::DEFAULT_POOL_ID.to_owned(),
-        ),
-        (
-            "COGNITO_CLIENT_ID",
-            fake_cognito::config::DEFAULT_CLIENT_ID.to_owned(),
-        ),
-        ("COGNITO_REGION", "us-east-1".to_owned()),
-        (
-            "COGNITO_JWKS_URL",
-            chain
-                .chain
-                .cognito
-                .jwks_url(fake_cognito::config::DEFAULT_POOL_ID),
-        ),
-        ("GEMINI_BASE_URL", chain.chain.gemini.uri().to_owned()),
-        ("GEMINI_API_KEY", fake_gemini::DEFAULT_API_KEY.to_owned()),
-    ]
-    .into();
-    let app = App::cold_start(Config::from_lookup(|n| env.get(n).cloned()).expect("config"))
-        .await
-        .expect("cold start");
+    let app = direct_app(&chain).await;
     let token = chain.mint(&fake_cognito::MintRequest::access());
     app.verifier()
         .verify(&token)
@@ -274,32 +259,7 @@ async fn chain(table: &mut Table) {
     // Added latency: the full chain vs the function's handler called directly, same fake-gemini.
     let chain = TestChain::start(Setup::new(function(), vec![Scenario::stream(["ok"])])).await;
     let viewer = chain.viewer().await;
-    let env: BTreeMap<&str, String> = [
-        (
-            "COGNITO_USER_POOL_ID",
-            fake_cognito::config::DEFAULT_POOL_ID.to_owned(),
-        ),
-        (
-            "COGNITO_CLIENT_ID",
-            fake_cognito::config::DEFAULT_CLIENT_ID.to_owned(),
-        ),
-        ("COGNITO_REGION", "us-east-1".to_owned()),
-        (
-            "COGNITO_JWKS_URL",
-            chain
-                .chain
-                .cognito
-                .jwks_url(fake_cognito::config::DEFAULT_POOL_ID),
-        ),
-        ("GEMINI_BASE_URL", chain.chain.gemini.uri().to_owned()),
-        ("GEMINI_API_KEY", fake_gemini::DEFAULT_API_KEY.to_owned()),
-    ]
-    .into();
-    let app = Arc::new(
-        App::cold_start(Config::from_lookup(|n| env.get(n).cloned()).expect("config"))
-            .await
-            .expect("cold start"),
-    );
+    let app = Arc::new(direct_app(&chain).await);
     let body = question("hi").to_string();
     let direct = || {
         let request = http::Request::builder()

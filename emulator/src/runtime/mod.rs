@@ -242,6 +242,11 @@ impl Invoker {
         }
     }
 
+    /// The variables an execution environment of this invoker starts with.
+    pub fn environment(&self) -> BTreeMap<String, String> {
+        lambda_environment(&self.inner.config.topology, &self.inner.config.overlay)
+    }
+
     /// How many environments were cold-started.
     pub fn cold_starts(&self) -> u64 {
         self.inner.cold_starts.load(Ordering::Relaxed)
@@ -319,7 +324,7 @@ impl Invoker {
                         function_arn: inner.config.topology.function_arn(),
                         memory_mb: inner.config.topology.function.memory_mb,
                         process: inner.config.process.clone(),
-                        env: lambda_environment(&inner.config.topology, &inner.config.overlay),
+                        env: self.environment(),
                     };
                     let environment = environment::spawn(spec).await?;
                     inner.cold_starts.fetch_add(1, Ordering::Relaxed);
