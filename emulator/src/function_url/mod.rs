@@ -136,6 +136,19 @@ impl Tracing<'_> {
     }
 }
 
+/// The invocation failed (crash, timeout, bad runtime answer): AWS's 502, the failure in the trace.
+fn invocation_failed(why: String, request_id: &str, trace: &Tracing<'_>) -> Response {
+    refuse(
+        UrlError::FunctionFailed(why.clone()),
+        request_id,
+        trace,
+        "runtime",
+        "invocation",
+        &why,
+        "read the function's log (stderr of `up`) for the error",
+    )
+}
+
 fn refuse(
     error: UrlError,
     request_id: &str,
@@ -356,18 +369,7 @@ async fn handle(
                 "retry later, or raise the function's reserved concurrency",
             );
         }
-        Err(failure) => {
-            let why = failure.to_string();
-            return refuse(
-                UrlError::FunctionFailed(why.clone()),
-                &request_id,
-                &trace,
-                "runtime",
-                "invocation",
-                &why,
-                "read the function's log (stderr of `up`) for the error",
-            );
-        }
+        Err(failure) => return invocation_failed(failure.to_string(), &request_id, &trace),
     };
     trace.note(
         "runtime",
@@ -421,16 +423,7 @@ async fn handle(
                         );
                     }
                     Err(fault) => {
-                        let why = fault.to_string();
-                        return refuse(
-                            UrlError::FunctionFailed(why.clone()),
-                            &request_id,
-                            &trace,
-                            "runtime",
-                            "invocation",
-                            &why,
-                            "read the function's log for the error",
-                        );
+                        return invocation_failed(fault.to_string(), &request_id, &trace);
                     }
                 }
             }
