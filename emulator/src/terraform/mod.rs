@@ -94,6 +94,18 @@ fn line_of(text: &str, needle: &str, from_line: usize) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
+/// A Terraform file's name (for locations), its text (for line numbers) and its parsed body.
+fn read_hcl(path: &std::path::Path) -> Result<(String, String, Body), TfError> {
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let text = std::fs::read_to_string(path).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
+    let body = hcl::parse(&text).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
+    Ok((name, text, body))
+}
+
 fn block_header_line(text: &str, block: &Block) -> usize {
     let labels: Vec<String> = block
         .labels
@@ -127,15 +139,7 @@ impl Module {
         };
         let mut defaults: Vec<(String, Expression, Location)> = Vec::new();
         for path in files {
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| TfError::Load(format!("{name}: {e}")))?;
-            let body: Body =
-                hcl::parse(&text).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
+            let (name, text, body) = read_hcl(&path)?;
             for block in body.blocks() {
                 let location = Location {
                     file: name.clone(),
@@ -234,15 +238,7 @@ impl Module {
             .collect();
         tfvars.sort();
         for path in tfvars {
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| TfError::Load(format!("{name}: {e}")))?;
-            let body: Body =
-                hcl::parse(&text).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
+            let (name, text, body) = read_hcl(&path)?;
             for attribute in body.attributes() {
                 let location = Location {
                     file: name.clone(),
