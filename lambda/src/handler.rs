@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, Full, StreamBody, combinators::BoxBody};
-use serde_json::json;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::{StreamBody, combinators::BoxBody};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
 
-use crate::auth::{AuthError, Clock, SystemClock, Verifier, VerifierConfig};
+use crate::auth::{Clock, SystemClock, Verifier, VerifierConfig};
 use crate::config::{Config, GeminiKeySource};
-use crate::gemini::{GeminiClient, StartError};
+use crate::errors::ApiError;
+use crate::gemini::GeminiClient;
 use crate::request::{ChatRequest, MAX_BODY_BYTES, RequestError};
 use crate::{relay, sse, ssm};
 
@@ -122,88 +122,25 @@ impl App {
     }
 }
 
-fn full(bytes: impl Into<Bytes>) -> ResponseBody {
-    Full::new(bytes.into()).boxed()
-}
-
-/// `{"error":{"code","message"}}` with `status`.
-fn error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
-    let body = json!({"error": {"code": code, "message": message}}).to_string();
-    let mut response = Response::new(full(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn auth_error(failure: &AuthError) -> Response<ResponseBody> {
-    if let AuthError::KeysUnavailable(_) = failure {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "auth_unavailable",
-            "the sign-in service's keys cannot be fetched right now; try again shortly",
-        );
-    }
-    let description = failure.to_string();
-    let mut response = error(StatusCode::UNAUTHORIZED, "invalid_token", &description);
-    let challenge = format!(
-        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-        description.replace('"', "'")
-    );
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
-}
-
-fn start_error(failure: &StartError) -> Response<ResponseBody> {
-    let message = failure.to_string();
-    match failure {
-        StartError::RateLimited { retry_after_s } => {
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &message);
-            if let Some(seconds) = retry_after_s {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
-            }
-            response
-        }
-        StartError::Unavailable => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "upstream_unavailable",
-            &message,
-        ),
-        StartError::BadGateway(_) => error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
-        StartError::Timeout => error(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &message),
-    }
-}
-
 /// Handles one request.
 pub async fn handle(app: Arc<App>, request: Request<Bytes>) -> Response<ResponseBody> {
+    match answer(&app, request).await {
+        Ok(stream) => stream,
+        Err(refusal) => refusal.response(),
+    }
+}
+
+/// The checks in order, then the stream.
+async fn answer(app: &App, request: Request<Bytes>) -> Result<Response<ResponseBody>, ApiError> {
     if request.uri().path() != PATH {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!(
-                "no route for {}; the chatbot is at {PATH}",
-                request.uri().path()
-            ),
-        );
+        return Err(ApiError::NotFound {
+            path: request.uri().path().to_owned(),
+        });
     }
     if request.method() != http::Method::POST {
-        let mut response = error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            &format!("{} is not allowed on {PATH}; use POST", request.method()),
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+        });
     }
     let content_type = request
         .headers()
@@ -212,15 +149,10 @@ pub async fn handle(app: Arc<App>, request: Request<Bytes>) -> Response<Response
         .unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be application/json",
-        );
+        return Err(ApiError::UnsupportedMediaType);
     }
     if request.body().len() > MAX_BODY_BYTES {
-        let why = RequestError::TooLarge(request.body().len()).to_string();
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &why);
+        return Err(RequestError::TooLarge(request.body().len()).into());
     }
     let header_value = request
         .headers()
@@ -229,35 +161,17 @@ pub async fn handle(app: Arc<App>, request: Request<Bytes>) -> Response<Response
     let claims = match Verifier::bearer(header_value, &app.config.auth_header) {
         Ok(token) => app.verifier.verify(&token).await,
         Err(failure) => Err(failure),
-    };
-    let claims = match claims {
-        Ok(claims) => claims,
-        Err(failure) => {
-            tracing::info!(reason = %failure, "refused: token");
-            return auth_error(&failure);
-        }
-    };
-    let chat = match ChatRequest::parse(request.body()) {
-        Ok(chat) => chat,
-        Err(RequestError::TooLarge(n)) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &RequestError::TooLarge(n).to_string(),
-            );
-        }
-        Err(RequestError::Invalid(why)) => {
-            return error(StatusCode::BAD_REQUEST, "invalid_request", &why);
-        }
-    };
+    }
+    .map_err(|failure| {
+        tracing::info!(reason = %failure, "refused: token");
+        ApiError::from(&failure)
+    })?;
+    let chat = ChatRequest::parse(request.body())?;
     tracing::info!(sub = %claims.sub, messages = chat.messages.len(), "answering");
-    let (first, upstream) = match app.gemini.start(&chat).await {
-        Ok(started) => started,
-        Err(failure) => {
-            tracing::warn!(reason = %failure, "Gemini did not start");
-            return start_error(&failure);
-        }
-    };
+    let (first, upstream) = app.gemini.start(&chat).await.map_err(|failure| {
+        tracing::warn!(reason = %failure, "Gemini did not start");
+        ApiError::from(&failure)
+    })?;
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     tokio::spawn(relay::relay(
         first,
@@ -275,5 +189,5 @@ pub async fn handle(app: Arc<App>, request: Request<Bytes>) -> Response<Response
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
+    Ok(response)
 }

@@ -7,6 +7,7 @@
 //! # Layout (along the data's path)
 //! - [`config`]: the environment, read once per cold start.
 //! - [`handler`]: the HTTP handler and the cold start ([`handler::App`]).
+//! - [`errors`]: every answer before the stream starts, through one table.
 //! - [`request`]: the chat request and its limits.
 //! - [`auth`]: bearer token, JWKS cache, RS256 verification, [`auth::VerifiedClaims`].
 //! - [`ssm`]: the Gemini key from SSM Parameter Store, SigV4-signed.
@@ -17,6 +18,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod errors;
 pub mod gemini;
 pub mod handler;
 pub mod relay;
