@@ -495,9 +495,8 @@ mod tests {
 
     #[test]
     fn toml_overrides_everything_and_checks_ranges() {
-        let dir = std::env::temp_dir().join(format!("fc-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("pool.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pool.toml");
         std::fs::write(
             &path,
             r#"
@@ -522,7 +521,7 @@ groups = ["admins"]
         let pool = &config.pools[0];
         assert_eq!(
             pool.id_token_key,
-            KeySource::PemFile(dir.join("keys/id.pem"))
+            KeySource::PemFile(dir.path().join("keys/id.pem"))
         );
         assert_eq!(pool.access_token_key, KeySource::Generate);
         assert_eq!(pool.clients[0].access_token_validity_s, 600);
@@ -539,6 +538,5 @@ groups = ["admins"]
         .unwrap();
         let err = Config::from_toml_file(&path).unwrap_err().to_string();
         assert!(err.contains("access_token_validity_s = 60"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -206,18 +206,9 @@ mod tests {
 
     #[test]
     fn generated_keys_are_cached_and_reused() {
-        let dir = tempfile_dir();
-        let first = load(&KeySource::Generate, Some(&dir), "p-id").unwrap();
-        let second = load(&KeySource::Generate, Some(&dir), "p-id").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let first = load(&KeySource::Generate, Some(dir.path()), "p-id").unwrap();
+        let second = load(&KeySource::Generate, Some(dir.path()), "p-id").unwrap();
         assert_eq!(first.kid(), second.kid());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        std::env::temp_dir().join(format!(
-            "fc-keys-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ))
     }
 }

@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), fake_cognito::SpawnError> {
 //! let cognito = fake_cognito::FakeCognito::spawn(fake_cognito::Config::default()).await?;
-//! println!("aws cognito-idp initiate-auth --endpoint-url {} …", cognito.base_url());
+//! println!("aws cognito-idp initiate-auth --endpoint-url {} …", cognito.url());
 //! cognito.shutdown().await;
 //! # Ok(()) }
 //! ```

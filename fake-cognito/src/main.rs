@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("fake-cognito could not start (--addr {})", cli.addr))?;
 
-    println!("fake-cognito listening on {}", handle.base_url());
+    println!("fake-cognito listening on {}", handle.url());
     for pool in &summary.pools {
         let issuer = handle.issuer(&pool.id).unwrap_or_default();
         println!("  pool {}  issuer {issuer}", pool.id);
@@ -85,13 +85,17 @@ async fn main() -> anyhow::Result<()> {
             println!("    user    {} / {}", user.username, user.password);
         }
     }
-    if let Some(pool) = summary.pools.first().filter(|p| !p.users.is_empty()) {
-        let (client, user) = (&pool.clients[0], &pool.users[0]);
+    // A pool may have users but no client (or the reverse): only a pool with both can sign in.
+    let sign_in = summary
+        .pools
+        .iter()
+        .find_map(|pool| Some((pool, pool.clients.first()?, pool.users.first()?)));
+    if let Some((pool, client, user)) = sign_in {
         println!("sign in:");
         println!(
             "  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws cognito-idp initiate-auth \\\n    --region {} --endpoint-url {} --client-id {} \\\n    --auth-flow USER_PASSWORD_AUTH --auth-parameters USERNAME={},PASSWORD='{}'",
             pool.region(),
-            handle.base_url(),
+            handle.url(),
             client.id,
             user.username,
             user.password

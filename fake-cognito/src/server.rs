@@ -53,7 +53,7 @@ impl AppState {
     }
 }
 
-/// The routes, with no socket (for tests that use `tower::ServiceExt::oneshot`).
+/// The routes (the server serves them; private: every test of the fake goes through a socket).
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(crate::api::handle))
@@ -164,7 +164,7 @@ impl Handle {
     }
 
     /// `http://{addr}`: the endpoint to give an SDK or the AWS CLI (`--endpoint-url`).
-    pub fn base_url(&self) -> &str {
+    pub fn url(&self) -> &str {
         &self.base_url
     }
 

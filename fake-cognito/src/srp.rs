@@ -188,43 +188,24 @@ pub fn server_exchange(
     })
 }
 
-/// Cognito's `TIMESTAMP` format: `Sun Nov 9 04:19:23 UTC 2026` (day not zero-padded).
+/// Cognito's `TIMESTAMP` format (`Sun Nov 9 04:19:23 UTC 2026`, the day not zero-padded), as
+/// amazon-cognito-identity-js writes it.
+const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[weekday repr:short] [month repr:short] [day padding:none] [hour]:[minute]:[second] UTC [year]"
+);
+
+/// Cognito's `TIMESTAMP` for an instant.
 pub fn timestamp(epoch_seconds: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(epoch_seconds as i64)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let weekday = &format!("{:?}", t.weekday())[..3];
-    let month = &format!("{:?}", t.month())[..3];
-    format!(
-        "{weekday} {month} {} {:02}:{:02}:{:02} UTC {}",
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.year()
-    )
+    time::OffsetDateTime::from_unix_timestamp(epoch_seconds as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(TIMESTAMP)
+        .unwrap_or_default()
 }
 
 /// Parses a `TIMESTAMP` back to epoch seconds (`None` when it is not in Cognito's format).
 pub fn parse_timestamp(text: &str) -> Option<u64> {
-    let parts: Vec<&str> = text.split(' ').collect();
-    let [_, month, day, clock, "UTC", year] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| m == month)? as u8 + 1;
-    let month = time::Month::try_from(month).ok()?;
-    let date = time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()?;
-    let hms: Vec<u8> = clock
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, m, s] = hms.as_slice() else {
-        return None;
-    };
-    let time = time::Time::from_hms(*h, *m, *s).ok()?;
-    u64::try_from(date.with_time(time).assume_utc().unix_timestamp()).ok()
+    let parsed = time::PrimitiveDateTime::parse(text, TIMESTAMP).ok()?;
+    u64::try_from(parsed.assume_utc().unix_timestamp()).ok()
 }
 
 /// The client side, for tests and for the reference client: `(a, A hex)`, then the claim.

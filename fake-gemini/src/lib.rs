@@ -37,7 +37,7 @@ pub mod wire;
 pub use config::{Config, DEFAULT_API_KEY, DEFAULT_MODELS, Script};
 pub use control::{GateState, REDACTED, RecordedRequest, StreamCounts};
 pub use scenario::{Chunk, End, Matcher, Reply, Scenario};
-pub use server::{Handle, SpawnError, spawn};
+pub use server::{Handle, SpawnError, WAIT_LIMIT, spawn};
 
 /// The entry point: `FakeGemini::spawn(config)`.
 #[derive(Debug)]

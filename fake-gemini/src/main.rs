@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     let handle = FakeGemini::spawn(config)
         .await
         .with_context(|| format!("fake-gemini could not start (--addr {})", cli.addr))?;
-    println!("fake-gemini listening on {}", handle.uri());
+    println!("fake-gemini listening on {}", handle.url());
     if let Some(path) = &cli.tls {
         println!(
             "  CA certificate written to {} (use SSL_CERT_FILE)",
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     println!("try:");
     println!(
         "  curl -N '{}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse' \\\n    -H 'x-goog-api-key: {}' -H 'content-type: application/json' \\\n    -d '{{\"contents\":[{{\"role\":\"user\",\"parts\":[{{\"text\":\"How do I start?\"}}]}}]}}'",
-        handle.uri(),
+        handle.url(),
         cli.api_key
     );
     wait_for_signal().await?;

@@ -529,6 +529,9 @@ async fn close_gate_http(
     StatusCode::NO_CONTENT
 }
 
+/// How long [`Handle::wait_for_gate`] and [`Handle::wait_for_streams`] wait before failing.
+pub const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A running fake. Dropping it stops the server and checks the expectations set with
 /// [`Handle::expect`] (panicking with the received requests if they are not met, unless the thread is
 /// already panicking).
@@ -549,7 +552,7 @@ impl Handle {
     }
 
     /// `http://127.0.0.1:port` (or `https://` with TLS): the `GEMINI_BASE_URL`.
-    pub fn uri(&self) -> &str {
+    pub fn url(&self) -> &str {
         &self.uri
     }
 
@@ -598,8 +601,18 @@ impl Handle {
     }
 
     /// Waits until `count` streams have arrived at the gate.
+    ///
+    /// # Panics
+    /// After [`WAIT_LIMIT`] without it, naming the gate and its state: a test fails instead of
+    /// hanging.
     pub async fn wait_for_gate(&self, gate: &str, count: u64) {
-        self.state.gates.wait_reached(gate, count).await;
+        let reached = self.state.gates.wait_reached(gate, count);
+        if tokio::time::timeout(WAIT_LIMIT, reached).await.is_err() {
+            panic!(
+                "fake-gemini: gate {gate:?} not reached by {count} stream(s) within {WAIT_LIMIT:?} (now {:?})",
+                self.gate(gate)
+            );
+        }
     }
 
     /// How streams have ended so far.
@@ -608,8 +621,17 @@ impl Handle {
     }
 
     /// Waits until the stream counts satisfy `condition` (e.g. a stream was cancelled).
+    ///
+    /// # Panics
+    /// After [`WAIT_LIMIT`] without it, with the counts: a test fails instead of hanging.
     pub async fn wait_for_streams(&self, condition: impl Fn(&StreamCounts) -> bool) {
-        self.state.observations.wait_streams(condition).await;
+        let met = self.state.observations.wait_streams(condition);
+        if tokio::time::timeout(WAIT_LIMIT, met).await.is_err() {
+            panic!(
+                "fake-gemini: the stream counts did not reach the condition within {WAIT_LIMIT:?} (now {:?})",
+                self.stream_counts()
+            );
+        }
     }
 
     /// Stops accepting, closes open connections, and waits for the server task.

@@ -57,3 +57,51 @@ async fn binary_prints_its_endpoints_serves_jwks_and_exits_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
+
+#[tokio::test]
+async fn a_pool_with_users_but_no_client_starts_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pool.toml");
+    std::fs::write(
+        &config,
+        "[[pool]]\nid = \"us-east-1_NoClient\"\n[[pool.user]]\nusername = \"alice\"\npassword = \"Alice-passw0rd!\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-cognito"))
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--key-cache-dir")
+        .arg(dir.path().join("keys"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        printed.push_str(&line);
+    }
+    assert!(
+        printed.contains("user    alice / Alice-passw0rd!"),
+        "{printed}"
+    );
+    let url = printed
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("fake-cognito listening on "))
+        .unwrap()
+        .to_owned();
+    let jwks = reqwest::get(format!("{url}/us-east-1_NoClient/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200, "still serving after printing");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}

@@ -51,7 +51,7 @@ pub async fn start(config: Config) -> Fake {
         .await
         .expect("fake-cognito starts");
     Fake {
-        url: handle.base_url().to_owned(),
+        url: handle.url().to_owned(),
         handle,
         http: reqwest::Client::new(),
     }
@@ -244,7 +244,11 @@ pub async fn node_script(script: &str, input: Value) -> Value {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.to_string().as_bytes()).await.unwrap();
     drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
+    // kill_on_drop: a script that hangs is stopped when the bound fails the test.
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within 60 s"))
+        .unwrap();
     assert!(
         output.status.success(),
         "{script} failed: {}",

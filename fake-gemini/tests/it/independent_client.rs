@@ -55,11 +55,15 @@ async fn google_genai(fake: &fake_gemini::Handle, model: &str, prompt: &str) -> 
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let input = serde_json::json!({"base_url": fake.uri(), "api_key": crate::support::KEY, "model": model, "prompt": prompt});
+    let input = serde_json::json!({"base_url": fake.url(), "api_key": crate::support::KEY, "model": model, "prompt": prompt});
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.to_string().as_bytes()).await.unwrap();
     drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
+    // kill_on_drop: a client that hangs is stopped when the bound fails the test.
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("google-genai did not finish within 60 s")
+        .unwrap();
     assert!(
         output.status.success(),
         "{}",

@@ -105,7 +105,7 @@ async fn scenarios_mount_over_http_and_load_from_toml() {
     let fake = start_with(vec![]).await;
     let client = reqwest::Client::new();
     let mounted = client
-        .post(format!("{}/__fake/scenarios", fake.uri()))
+        .post(format!("{}/__fake/scenarios", fake.url()))
         .json(&json!({"name": "via-http", "reply": {"type": "stream", "chunks": [{"text": "mounted"}]}}))
         .send()
         .await
@@ -116,7 +116,7 @@ async fn scenarios_mount_over_http_and_load_from_toml() {
         ["mounted"]
     );
     let bad = client
-        .post(format!("{}/__fake/scenarios", fake.uri()))
+        .post(format!("{}/__fake/scenarios", fake.url()))
         .json(&json!({"reply": {"type": "nonsense"}}))
         .send()
         .await

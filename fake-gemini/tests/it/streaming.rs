@@ -55,7 +55,7 @@ async fn json_array_form_and_generate_content_answer_the_same_script() {
     let array = post(
         &format!(
             "{}/v1beta/models/gemini-2.5-flash:streamGenerateContent",
-            fake.uri()
+            fake.url()
         ),
         Some(KEY),
         &body("hi"),
@@ -72,7 +72,7 @@ async fn json_array_form_and_generate_content_answer_the_same_script() {
     let unary = post(
         &format!(
             "{}/v1beta/models/gemini-2.5-flash:generateContent",
-            fake.uri()
+            fake.url()
         ),
         Some(KEY),
         &body("hi"),

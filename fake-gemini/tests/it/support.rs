@@ -25,7 +25,7 @@ pub fn body(text: &str) -> Value {
 pub fn stream_url(handle: &Handle, model: &str) -> String {
     format!(
         "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
-        handle.uri()
+        handle.url()
     )
 }
 

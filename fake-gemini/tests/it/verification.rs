@@ -32,7 +32,7 @@ async fn every_request_is_recorded_with_the_key_redacted() {
     assert_eq!(recorded[0].header("x-goog-api-key"), Some(REDACTED));
     assert_eq!(recorded[0].body, request);
     assert_eq!(recorded[1].query.as_deref(), Some("alt=sse&key=[redacted]"));
-    let journal: Value = reqwest::get(format!("{}/__fake/requests", fake.uri()))
+    let journal: Value = reqwest::get(format!("{}/__fake/requests", fake.url()))
         .await
         .unwrap()
         .json()
@@ -79,7 +79,7 @@ async fn gates_can_be_driven_over_http() {
     let mut bytes = response.bytes_stream();
     read_until(&mut bytes, "\"a\"").await;
     fake.wait_for_gate("http-gate", 1).await;
-    let state: Value = reqwest::get(format!("{}/__fake/gates/http-gate", fake.uri()))
+    let state: Value = reqwest::get(format!("{}/__fake/gates/http-gate", fake.url()))
         .await
         .unwrap()
         .json()
@@ -87,14 +87,14 @@ async fn gates_can_be_driven_over_http() {
         .unwrap();
     assert_eq!(state, json!({"reached": 1, "open": false}));
     let released = reqwest::Client::new()
-        .post(format!("{}/__fake/gates/http-gate/release", fake.uri()))
+        .post(format!("{}/__fake/gates/http-gate/release", fake.url()))
         .send()
         .await
         .unwrap();
     assert_eq!(released.status(), 204);
     read_until(&mut bytes, "\"b\"").await;
     assert!(bytes.next().await.is_none());
-    let counts: Value = reqwest::get(format!("{}/__fake/streams", fake.uri()))
+    let counts: Value = reqwest::get(format!("{}/__fake/streams", fake.url()))
         .await
         .unwrap()
         .json()
@@ -116,7 +116,7 @@ async fn tls_with_a_generated_ca() {
         ..Config::default()
     };
     let fake = FakeGemini::spawn(config).await.unwrap();
-    assert!(fake.uri().starts_with("https://"));
+    assert!(fake.url().starts_with("https://"));
     let ca = std::fs::read(&ca_path).unwrap();
     assert_eq!(fake.ca_pem().unwrap().as_bytes(), ca.as_slice());
     let client = reqwest::Client::builder()
