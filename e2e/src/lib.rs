@@ -8,17 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use emulator::chain::{Chain, ChainConfig};
+use emulator::chain::Chain;
 use emulator::client::{Answer, Client, Options, Received};
 use emulator::clock::{Clock, ManualClock};
 use emulator::runtime::{FunctionProcess, Logs};
+use emulator::testing::Signer;
 use emulator::topology::Topology;
-use fake_cognito::KeySource;
 use serde_json::Value;
-
-/// fake-cognito's test keys, so chains start in milliseconds.
-const ID_PEM: &str = include_str!("../../fake-cognito/tests/data/pool1-id.pem");
-const ACCESS_PEM: &str = include_str!("../../fake-cognito/tests/data/pool1-access.pem");
 
 /// The real function, through this package's `chatbot-function` binary.
 pub fn real_function(program: &str) -> FunctionProcess {
@@ -62,38 +58,22 @@ pub struct TestChain {
     pub chain: Chain,
     /// The clock signatures are checked against.
     pub clock: Arc<ManualClock>,
-    _tls: Option<tempfile_dir::Dir>,
-}
-
-mod tempfile_dir {
-    /// A directory removed on drop (for the TLS CA file).
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    _tls: Option<tempfile::TempDir>,
 }
 
 impl TestChain {
     /// Starts a chain.
     pub async fn start(setup: Setup) -> Self {
         let clock = Arc::new(ManualClock::default());
-        let mut config = ChainConfig::local(setup.function);
+        let mut config = emulator::testing::chain_config(setup.function, setup.scenarios);
         config.topology = setup.topology;
-        config.cognito.pools[0].id_token_key = KeySource::Pem(ID_PEM.into());
-        config.cognito.pools[0].access_token_key = KeySource::Pem(ACCESS_PEM.into());
-        config.gemini.default_scenario = false;
-        config.gemini.scenarios = setup.scenarios;
         config.clock = clock.clone();
         config.origin_read_timeout = setup.origin_read_timeout;
-        let tls = setup.gemini_tls.then(|| {
-            let dir = std::env::temp_dir().join(format!("e2e-tls-{}", uuid_like()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            tempfile_dir::Dir(dir)
-        });
+        let tls = setup
+            .gemini_tls
+            .then(|| tempfile::tempdir().expect("a temp dir for the CA"));
         if let Some(dir) = &tls {
-            let ca = dir.0.join("ca.pem");
+            let ca = dir.path().join("ca.pem");
             config.gemini.tls_ca_path = Some(ca.clone());
             config
                 .topology
@@ -111,22 +91,17 @@ impl TestChain {
 
     /// A browser-like viewer, signed in as the demo user.
     pub async fn viewer(&self) -> Viewer {
-        let client = Client::new(
-            &self.chain.edge.url(),
-            self.chain.cognito.base_url(),
-            fake_cognito::config::DEFAULT_CLIENT_ID,
-        );
-        let token = client
-            .sign_in(
-                fake_cognito::config::DEFAULT_USERNAME,
-                fake_cognito::config::DEFAULT_PASSWORD,
-            )
+        let (client, token) = emulator::testing::demo_client(&self.chain).await;
+        Viewer { client, token }
+    }
+
+    /// Waits until every execution environment is back in `/next` (panics after the invoker's bound).
+    pub async fn settle(&self) {
+        self.chain
+            .invoker
+            .wait_until_idle()
             .await
-            .expect("the demo user signs in");
-        Viewer {
-            client,
-            token: token.access_token,
-        }
+            .expect("the environments settle");
     }
 
     /// A token minted by fake-cognito's hooks.
@@ -139,18 +114,10 @@ impl TestChain {
 
     /// A direct caller signing as the topology's IAM user `name`.
     pub fn direct(&self, name: &str) -> DirectCaller {
-        let user = self
-            .chain
-            .topology
-            .iam_users
-            .iter()
-            .find(|u| u.name == name)
-            .expect("a user of the topology");
         DirectCaller {
-            url: self.chain.url.url(),
+            url: self.chain.url.url().to_owned(),
             topology: self.chain.topology.clone(),
-            access_key_id: user.access_key_id.clone(),
-            secret: user.secret_access_key.clone(),
+            signer: Signer::user(&self.chain.topology, name),
             now: self.clock.now(),
         }
     }
@@ -159,17 +126,6 @@ impl TestChain {
     pub fn trace(&self, id: &str) -> emulator::trace::Trace {
         self.chain.traces.get(id).expect("a trace")
     }
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    )
 }
 
 /// The browser, through the edge.
@@ -251,7 +207,7 @@ impl Viewer {
                     status,
                     headers,
                     body,
-                    hop: refusal.as_ref().map(|h| h.hop.clone()),
+                    hop: refusal.as_ref().map(|h| h.hop.to_string()),
                     rule: refusal.map(|h| h.rule),
                     hints: trace
                         .map(|t| t.hops.into_iter().filter_map(|h| h.hint).collect())
@@ -276,8 +232,7 @@ impl Viewer {
 pub struct DirectCaller {
     url: String,
     topology: Topology,
-    access_key_id: String,
-    secret: String,
+    signer: Signer,
     /// When the signature is dated.
     pub now: SystemTime,
 }
@@ -285,44 +240,7 @@ pub struct DirectCaller {
 impl DirectCaller {
     /// The signed headers for `POST /chatbot` with `body` and `extra` headers.
     pub fn sign(&self, body: &[u8], extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        use aws_credential_types::Credentials;
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        use aws_sigv4::sign::v4;
-        let host = self.topology.function_url_host();
-        let url = format!("https://{host}/chatbot");
-        let identity =
-            Credentials::new(&self.access_key_id, &self.secret, None, None, "e2e").into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.topology.region)
-            .name("lambda")
-            .time(self.now)
-            .settings(SigningSettings::default())
-            .build()
-            .expect("signing params")
-            .into();
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), host),
-            ("content-type".into(), "application/json".into()),
-        ];
-        headers.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body),
-        )
-        .expect("signable");
-        let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
-        let (added, _) = instructions.into_parts();
-        for header in added {
-            headers.push((header.name().to_owned(), header.value().to_owned()));
-        }
-        headers
+        self.signer.sign(&self.topology, body, extra, self.now)
     }
 
     /// Sends exactly these headers and body to the URL; returns status, headers and body.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::clock::{Clock, SystemClock};
 use crate::runtime::{FunctionProcess, Invoker, InvokerConfig};
+use crate::server::Limits;
 use crate::topology::Topology;
 use crate::trace::TraceStore;
 use crate::{edge, function_url, ssm};
@@ -38,6 +39,8 @@ pub struct ChainConfig {
     pub clock: Arc<dyn Clock>,
     /// Overrides the origin read timeout (tests).
     pub origin_read_timeout: Option<Duration>,
+    /// The limits of the edge, the Function URL and SSM.
+    pub limits: Limits,
 }
 
 impl ChainConfig {
@@ -55,6 +58,7 @@ impl ChainConfig {
             gemini: fake_gemini::Config::default(),
             clock: Arc::new(SystemClock),
             origin_read_timeout: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -132,11 +136,12 @@ impl Chain {
             other => ChainError::Start(format!("fake-gemini: {other}")),
         })?;
         let topology = config.topology.clone();
-        let ssm = ssm::spawn(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            topology.clone(),
-            config.clock.clone(),
-        )
+        let ssm = ssm::spawn(ssm::Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            topology: topology.clone(),
+            clock: config.clock.clone(),
+            limits: config.limits,
+        })
         .await
         .map_err(|e| ChainError::Start(format!("ssm: {e}")))?;
         let pool = topology
@@ -147,8 +152,8 @@ impl Chain {
             .unwrap_or_else(|| fake_cognito::config::DEFAULT_POOL_ID.to_owned());
         let overlay = [
             ("COGNITO_JWKS_URL".to_owned(), cognito.jwks_url(&pool)),
-            ("GEMINI_BASE_URL".to_owned(), gemini.uri().to_owned()),
-            ("AWS_ENDPOINT_URL_SSM".to_owned(), ssm.url()),
+            ("GEMINI_BASE_URL".to_owned(), gemini.url().to_owned()),
+            ("AWS_ENDPOINT_URL_SSM".to_owned(), ssm.url().to_owned()),
         ]
         .into();
         let invoker = Invoker::new(InvokerConfig {
@@ -163,16 +168,18 @@ impl Chain {
             invoker: invoker.clone(),
             clock: config.clock.clone(),
             traces: traces.clone(),
+            limits: config.limits,
         })
         .await
         .map_err(|e| bind_error("--url-addr", config.url_addr, e))?;
         let edge = edge::spawn(edge::Config {
             addr: config.edge_addr,
             topology: topology.clone(),
-            origin: url.url(),
+            origin: url.url().to_owned(),
             clock: config.clock.clone(),
             traces: traces.clone(),
             origin_read_timeout: config.origin_read_timeout,
+            limits: config.limits,
         })
         .await
         .map_err(|e| bind_error("--edge-addr", config.edge_addr, e))?;
@@ -194,8 +201,8 @@ impl Chain {
         json!({
             "edge_url": self.edge.url(),
             "function_url": self.url.url(),
-            "cognito_url": self.cognito.base_url(),
-            "gemini_url": self.gemini.uri(),
+            "cognito_url": self.cognito.url(),
+            "gemini_url": self.gemini.url(),
             "region": self.topology.region,
             "user_pool_id": env.get("COGNITO_USER_POOL_ID").cloned().unwrap_or_default(),
             "client_id": env.get("COGNITO_CLIENT_ID").cloned().unwrap_or_default(),
@@ -207,9 +214,13 @@ impl Chain {
         })
     }
 
-    /// Stops the function processes and every listener.
+    /// Stops everything in request order — the edge, the Function URL, the execution environments
+    /// (their processes), SSM, then the fakes — each awaited before the next.
     pub async fn shutdown(self) {
+        self.edge.shutdown().await;
+        self.url.shutdown().await;
         self.invoker.shutdown().await;
+        self.ssm.shutdown().await;
         self.cognito.shutdown().await;
         self.gemini.shutdown().await;
     }

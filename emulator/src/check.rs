@@ -120,8 +120,8 @@ async fn scenarios(topology: crate::topology::Topology, function: FunctionProces
         }
     };
     let client = Client::new(
-        &chain.edge.url(),
-        chain.cognito.base_url(),
+        chain.edge.url(),
+        chain.cognito.url(),
         fake_cognito::config::DEFAULT_CLIENT_ID,
     );
     let outcomes = crate::scenarios::run_all(

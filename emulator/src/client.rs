@@ -206,10 +206,7 @@ pub struct Client {
 
 /// Hex SHA-256.
 pub fn body_hash(body: &[u8]) -> String {
-    Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(body))
 }
 
 /// A one-question chat body.

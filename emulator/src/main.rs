@@ -248,7 +248,9 @@ async fn invoke(
             }
         }
     };
-    invoker.wait_until_idle().await;
+    if let Err(busy) = invoker.wait_until_idle().await {
+        tracing::warn!("{busy}; stopping it anyway");
+    }
     invoker.shutdown().await;
     outcome
 }
@@ -328,8 +330,8 @@ async fn print_welcome(
 ) {
     let edge = chain.edge.url();
     let client = emulator::client::Client::new(
-        &edge,
-        chain.cognito.base_url(),
+        edge,
+        chain.cognito.url(),
         summary["client_id"].as_str().unwrap_or(""),
     );
     let token = client
@@ -350,11 +352,11 @@ async fn print_welcome(
     );
     println!(
         "  Cognito           {}  pool {}  client {}",
-        chain.cognito.base_url(),
+        chain.cognito.url(),
         summary["user_pool_id"].as_str().unwrap_or(""),
         summary["client_id"].as_str().unwrap_or("")
     );
-    println!("  Gemini (fake)     {}", chain.gemini.uri());
+    println!("  Gemini (fake)     {}", chain.gemini.url());
     println!(
         "  demo user         {} / {}",
         summary["username"].as_str().unwrap_or(""),

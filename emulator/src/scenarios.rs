@@ -31,7 +31,7 @@ fn outcome(name: &'static str, passed: bool, hop: Option<String>, detail: String
 async fn refusal_hop(client: &Client, trace_id: &Option<String>) -> Option<String> {
     let id = trace_id.as_ref()?;
     let trace = client.trace(id).await.ok()?;
-    trace.refusal().map(|hop| hop.hop.clone())
+    trace.refusal().map(|line| line.hop.to_string())
 }
 
 /// Runs every scenario with `username`/`password` signing in at the client's Cognito.

@@ -6,15 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
+use crate::server::{Limits, Served};
+use crate::sigv4::{self, Identity, SigV4Error, VerifyOptions};
+use crate::topology::Topology;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-
-use crate::clock::Clock;
-use crate::sigv4::{self, Identity, SigV4Error, VerifyOptions};
-use crate::topology::Topology;
 
 /// One SSM error, rendered as AWS's JSON protocol does (HTTP 400, `__type`, `message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,65 +78,52 @@ impl SsmError {
     }
 }
 
-struct State {
-    topology: Topology,
-    clock: Arc<dyn Clock>,
+/// What the SSM endpoint needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind (port 0: the function learns it from `AWS_ENDPOINT_URL_SSM`).
+    pub addr: SocketAddr,
+    /// The parameters, and the function role that may read them.
+    pub topology: Topology,
+    /// Time for SigV4 skew.
+    pub clock: Arc<dyn Clock>,
+    /// The listener's limits.
+    pub limits: Limits,
 }
 
-/// A running SSM endpoint.
-#[derive(Debug)]
-pub struct Handle {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-}
+/// A running SSM endpoint: [`Served`]'s `addr()`, `url()`, `shed()` and `shutdown()`; dropping it stops
+/// the listener.
+pub type Handle = Served;
 
-impl Handle {
-    /// `http://127.0.0.1:port`: the function's `AWS_ENDPOINT_URL_SSM`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// Binds `addr` and serves.
-pub async fn spawn(
-    addr: SocketAddr,
-    topology: Topology,
-    clock: Arc<dyn Clock>,
-) -> std::io::Result<Handle> {
-    let state = Arc::new(State { topology, clock });
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let state = state.clone();
+/// The routes: every request is a `GetParameter` call (or refused as AWS does).
+pub fn router(config: Config) -> axum::Router {
+    let config = Arc::new(config);
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let config = config.clone();
         async move {
-            get_parameter(&state, request)
+            get_parameter(&config, request)
                 .await
                 .unwrap_or_else(|e| e.response())
         }
-    });
-    let served = crate::listener::serve(addr, app).await?;
-    let (addr, tx) = (served.addr, served.shutdown);
-    Ok(Handle {
-        addr,
-        shutdown: Some(tx),
     })
 }
 
+/// Binds and serves.
+pub async fn spawn(config: Config) -> std::io::Result<Handle> {
+    let (addr, limits) = (config.addr, config.limits);
+    let served = crate::server::serve(addr, router(config), limits).await?;
+    Ok(served)
+}
+
 async fn get_parameter(
-    state: &State,
+    state: &Config,
     request: axum::extract::Request,
 ) -> Result<Response, SsmError> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024)
+    let body = crate::server::read_body(body, 64 * 1024, state.limits.body_idle_timeout)
         .await
-        .map_err(|_| SsmError::Validation("request too large".into()))?;
-    let headers = crate::listener::header_list(&parts.headers);
+        .map_err(|e| SsmError::Validation(e.to_string()))?;
+    let headers = crate::server::header_list(&parts.headers);
     let topology = &state.topology;
     let role = &topology.function.role;
     let options = VerifyOptions {

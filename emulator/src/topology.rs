@@ -99,6 +99,178 @@ pub struct Distribution {
     pub origin_keepalive_timeout_s: u64,
 }
 
+/// `AuthType` of a function URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthType {
+    /// SigV4-signed callers with a grant (what OAC needs).
+    #[serde(rename = "AWS_IAM")]
+    AwsIam,
+    /// Public (only with a public resource-policy grant).
+    #[serde(rename = "NONE")]
+    None,
+}
+
+/// `InvokeMode` of a function URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvokeMode {
+    /// The whole response when the function ends (6 MB).
+    #[serde(rename = "BUFFERED")]
+    Buffered,
+    /// The body as the function writes it.
+    #[serde(rename = "RESPONSE_STREAM")]
+    ResponseStream,
+}
+
+/// An OAC's `SigningBehavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningBehavior {
+    /// Sign every origin request, replacing a viewer `Authorization`.
+    #[serde(rename = "always")]
+    Always,
+    /// Sign nothing.
+    #[serde(rename = "never")]
+    Never,
+    /// Sign unless the viewer sent `Authorization`, which is then passed on.
+    #[serde(rename = "no-override")]
+    NoOverride,
+}
+
+/// The managed origin request policies the edge models: which viewer headers reach the origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OriginRequestPolicy {
+    /// Every viewer header but `Host`, plus CloudFront's viewer headers (what a Lambda URL origin needs).
+    #[serde(rename = "Managed-AllViewerExceptHostHeader")]
+    AllViewerExceptHostHeader,
+    /// Every viewer header, `Host` included (breaks the OAC signature for a Lambda URL origin).
+    #[serde(rename = "Managed-AllViewer")]
+    AllViewer,
+    /// Every viewer header, `Host` included, and CloudFront's viewer headers.
+    #[serde(rename = "Managed-AllViewerAndCloudFrontHeaders-2022-06")]
+    AllViewerAndCloudFrontHeaders,
+    /// `Origin`, `Access-Control-Request-Headers`, `Access-Control-Request-Method`.
+    #[serde(rename = "Managed-CORS-S3Origin")]
+    CorsS3Origin,
+    /// `Origin` only.
+    #[serde(rename = "Managed-CORS-CustomOrigin")]
+    CorsCustomOrigin,
+    /// `User-Agent` and `Referer`.
+    #[serde(rename = "Managed-UserAgentRefererHeaders")]
+    UserAgentRefererHeaders,
+    /// No origin request policy: no viewer header beyond what the cache policy names.
+    #[serde(rename = "none")]
+    None,
+}
+
+impl OriginRequestPolicy {
+    /// Every managed policy the edge models, with its id.
+    pub const MANAGED: [(Self, &'static str); 6] = [
+        (
+            Self::AllViewerExceptHostHeader,
+            "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+        ),
+        (Self::AllViewer, "216adef6-5c7f-47e4-b989-5492eafa07d3"),
+        (
+            Self::AllViewerAndCloudFrontHeaders,
+            "33f36d7e-f396-46d9-90e0-52428a34d9dc",
+        ),
+        (Self::CorsS3Origin, "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"),
+        (
+            Self::CorsCustomOrigin,
+            "59781a5b-3903-41f3-afcb-af62929ccde1",
+        ),
+        (
+            Self::UserAgentRefererHeaders,
+            "acba4595-bd28-49b8-b9fe-13317c0390fa",
+        ),
+    ];
+
+    /// Its managed name (`Managed-AllViewerExceptHostHeader`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AllViewerExceptHostHeader => "Managed-AllViewerExceptHostHeader",
+            Self::AllViewer => "Managed-AllViewer",
+            Self::AllViewerAndCloudFrontHeaders => "Managed-AllViewerAndCloudFrontHeaders-2022-06",
+            Self::CorsS3Origin => "Managed-CORS-S3Origin",
+            Self::CorsCustomOrigin => "Managed-CORS-CustomOrigin",
+            Self::UserAgentRefererHeaders => "Managed-UserAgentRefererHeaders",
+            Self::None => "none",
+        }
+    }
+
+    /// The policy with this managed name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::MANAGED
+            .iter()
+            .map(|(policy, _)| *policy)
+            .find(|policy| policy.name() == name)
+    }
+
+    /// The policy with this managed id.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::MANAGED
+            .iter()
+            .find(|(_, managed)| *managed == id)
+            .map(|(policy, _)| *policy)
+    }
+
+    /// Whether a viewer header of this (lower-case) name reaches the origin.
+    pub fn forwards(self, name: &str) -> bool {
+        match self {
+            Self::AllViewerExceptHostHeader => name != "host",
+            Self::AllViewer | Self::AllViewerAndCloudFrontHeaders => true,
+            Self::CorsS3Origin => matches!(
+                name,
+                "origin" | "access-control-request-headers" | "access-control-request-method"
+            ),
+            Self::CorsCustomOrigin => name == "origin",
+            Self::UserAgentRefererHeaders => matches!(name, "user-agent" | "referer"),
+            Self::None => false,
+        }
+    }
+
+    /// Whether CloudFront adds its `cloudfront-*` viewer headers.
+    pub fn adds_cloudfront_headers(self) -> bool {
+        matches!(
+            self,
+            Self::AllViewerExceptHostHeader | Self::AllViewerAndCloudFrontHeaders
+        )
+    }
+}
+
+impl std::fmt::Display for OriginRequestPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for SigningBehavior {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Always => "always",
+            Self::Never => "never",
+            Self::NoOverride => "no-override",
+        })
+    }
+}
+
+impl std::fmt::Display for AuthType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::AwsIam => "AWS_IAM",
+            Self::None => "NONE",
+        })
+    }
+}
+
+impl std::fmt::Display for InvokeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Buffered => "BUFFERED",
+            Self::ResponseStream => "RESPONSE_STREAM",
+        })
+    }
+}
+
 /// A cache behavior.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,8 +283,8 @@ pub struct Behavior {
     pub cached_methods: Vec<String>,
     /// Managed cache policy name (`Managed-CachingDisabled`).
     pub cache_policy: String,
-    /// Managed origin request policy name (`Managed-AllViewerExceptHostHeader`, `Managed-AllViewer`).
-    pub origin_request_policy: String,
+    /// The origin request policy, by its managed name.
+    pub origin_request_policy: OriginRequestPolicy,
     /// `redirect-to-https`, `https-only` or `allow-all` (linted, not enforced locally).
     pub viewer_protocol_policy: String,
 }
@@ -124,7 +296,7 @@ pub struct OriginAccessControl {
     /// `lambda`.
     pub origin_type: String,
     /// `always`, `never` or `no-override`.
-    pub signing_behavior: String,
+    pub signing_behavior: SigningBehavior,
     /// `sigv4`.
     pub signing_protocol: String,
 }
@@ -136,9 +308,9 @@ pub struct FunctionUrl {
     /// The 32-character id in `<url-id>.lambda-url.<region>.on.aws`.
     pub url_id: String,
     /// `AWS_IAM` or `NONE`.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     /// `BUFFERED` or `RESPONSE_STREAM`.
-    pub invoke_mode: String,
+    pub invoke_mode: InvokeMode,
     /// CORS, answered by the URL itself.
     pub cors: Option<Cors>,
 }
@@ -218,7 +390,7 @@ pub struct PolicyStatement {
     /// `ArnLike AWS:SourceArn` condition.
     pub source_arn: Option<String>,
     /// `lambda:FunctionUrlAuthType` condition.
-    pub function_url_auth_type: Option<String>,
+    pub function_url_auth_type: Option<AuthType>,
     /// `lambda:InvokedViaFunctionUrl` condition.
     pub invoked_via_function_url: Option<bool>,
 }
@@ -260,12 +432,12 @@ impl Default for Distribution {
                 allowed_methods: ALL_METHODS.iter().map(|m| (*m).to_owned()).collect(),
                 cached_methods: vec!["GET".into(), "HEAD".into()],
                 cache_policy: "Managed-CachingDisabled".into(),
-                origin_request_policy: "Managed-AllViewerExceptHostHeader".into(),
+                origin_request_policy: OriginRequestPolicy::AllViewerExceptHostHeader,
                 viewer_protocol_policy: "redirect-to-https".into(),
             }],
             oac: OriginAccessControl {
                 origin_type: "lambda".into(),
-                signing_behavior: "always".into(),
+                signing_behavior: SigningBehavior::Always,
                 signing_protocol: "sigv4".into(),
             },
             origin_read_timeout_s: 30,
@@ -278,8 +450,8 @@ impl Default for FunctionUrl {
     fn default() -> Self {
         Self {
             url_id: "chatbotlocalurl0000000000000001a".into(),
-            auth_type: "AWS_IAM".into(),
-            invoke_mode: "RESPONSE_STREAM".into(),
+            auth_type: AuthType::AwsIam,
+            invoke_mode: InvokeMode::ResponseStream,
             cors: None,
         }
     }
@@ -351,7 +523,7 @@ impl Default for Topology {
                 principal: "cloudfront.amazonaws.com".into(),
                 action: "lambda:InvokeFunctionUrl".into(),
                 source_arn: Some(source_arn.clone()),
-                function_url_auth_type: Some("AWS_IAM".into()),
+                function_url_auth_type: Some(AuthType::AwsIam),
                 invoked_via_function_url: None,
             },
             PolicyStatement {
@@ -401,26 +573,6 @@ impl Topology {
             return invalid(format!(
                 "function.memory_mb {} must be 128..=10240",
                 self.function.memory_mb
-            ));
-        }
-        if !["AWS_IAM", "NONE"].contains(&self.function_url.auth_type.as_str()) {
-            return invalid(format!(
-                "function_url.auth_type {:?} must be AWS_IAM or NONE",
-                self.function_url.auth_type
-            ));
-        }
-        if !["BUFFERED", "RESPONSE_STREAM"].contains(&self.function_url.invoke_mode.as_str()) {
-            return invalid(format!(
-                "function_url.invoke_mode {:?} must be BUFFERED or RESPONSE_STREAM",
-                self.function_url.invoke_mode
-            ));
-        }
-        if !["always", "never", "no-override"]
-            .contains(&self.distribution.oac.signing_behavior.as_str())
-        {
-            return invalid(format!(
-                "distribution.oac.signing_behavior {:?} must be always, never or no-override",
-                self.distribution.oac.signing_behavior
             ));
         }
         for (name, value) in [
@@ -498,21 +650,20 @@ mod tests {
 
     #[test]
     fn toml_overrides_only_what_it_names() {
-        let dir = tempfile_path();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let dir = file.path().to_owned();
         std::fs::write(&dir, "[function]\nreserved_concurrency = 50\ntimeout_s = 5\n[function_url]\ninvoke_mode = \"BUFFERED\"\n").unwrap();
         let t = Topology::from_toml_file(&dir).unwrap();
         assert_eq!(t.function.reserved_concurrency, 50);
         assert_eq!(t.function.timeout_s, 5);
         assert_eq!(t.function.memory_mb, 256, "unnamed fields keep the default");
-        assert_eq!(t.function_url.invoke_mode, "BUFFERED");
+        assert_eq!(t.function_url.invoke_mode, InvokeMode::Buffered);
         assert_eq!(t.resource_policy.len(), 2);
         std::fs::write(&dir, "[function_url]\ninvoke_mode = \"STREAMING\"\n").unwrap();
         let error = Topology::from_toml_file(&dir).unwrap_err().to_string();
-        assert!(error.contains("BUFFERED or RESPONSE_STREAM"), "{error}");
-        std::fs::remove_file(&dir).unwrap();
-    }
-
-    fn tempfile_path() -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("topology-{}.toml", uuid::Uuid::new_v4()))
+        assert!(
+            error.contains("unknown variant `STREAMING`, expected `BUFFERED` or `RESPONSE_STREAM`"),
+            "{error}"
+        );
     }
 }

@@ -72,24 +72,6 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn children(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    std::fs::read_to_string(format!("/proc/{pid}/status"))
-                        .ok()
-                        .and_then(|s| {
-                            s.lines()
-                                .find_map(|l| l.strip_prefix("PPid:").map(|v| v.trim().to_owned()))
-                        })
-                        .is_some_and(|ppid| ppid == parent.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 struct Table(Vec<(String, String, String)>);
 
 impl Table {
@@ -125,12 +107,26 @@ async fn micro(table: &mut Table) {
     let url = format!("https://{}/chatbot", topology.function_url_host());
     let sign_time = time_each(2_000, || {
         let mut h = headers.clone();
-        emulator::edge::oac::apply("always", "POST", &url, "us-east-1", &mut h, now)
-            .expect("signs");
+        emulator::edge::oac::apply(
+            emulator::topology::SigningBehavior::Always,
+            "POST",
+            &url,
+            "us-east-1",
+            &mut h,
+            now,
+        )
+        .expect("signs");
     });
     table.row("OAC sign (aws-sigv4)", micros(sign_time), "—");
-    emulator::edge::oac::apply("always", "POST", &url, "us-east-1", &mut headers, now)
-        .expect("signs");
+    emulator::edge::oac::apply(
+        emulator::topology::SigningBehavior::Always,
+        "POST",
+        &url,
+        "us-east-1",
+        &mut headers,
+        now,
+    )
+    .expect("signs");
     let options = emulator::sigv4::VerifyOptions {
         region: "us-east-1".into(),
         service: "lambda".into(),
@@ -285,7 +281,7 @@ async fn chain(table: &mut Table) {
         let start = Instant::now();
         direct().await;
         direct_samples.push(start.elapsed());
-        chain.chain.invoker.wait_until_idle().await;
+        chain.settle().await;
         let start = Instant::now();
         viewer.ask("hi").await.events();
         chain_samples.push(start.elapsed());
@@ -455,7 +451,7 @@ async fn chain(table: &mut Table) {
     }
     let open = streams.len();
     let pid = std::process::id();
-    let env_rss: Vec<u64> = children(pid)
+    let env_rss: Vec<u64> = emulator::testing::child_processes(pid)
         .into_iter()
         .map(rss_kb)
         .filter(|kb| *kb > 0)
@@ -521,7 +517,7 @@ async fn chain(table: &mut Table) {
     let start = Instant::now();
     v.ask("cold").await.events();
     let cold = start.elapsed();
-    cold_chain.chain.invoker.wait_until_idle().await;
+    cold_chain.settle().await;
     let start = Instant::now();
     v.ask("warm").await.events();
     let warm = start.elapsed();

@@ -147,7 +147,7 @@ async fn the_jwks_down_after_warm_up_changes_nothing() {
     for _ in 0..3 {
         // The warm environment (with its cached keys) must be the one that answers; a new one
         // would fetch the JWKS afresh, as a new Lambda environment does.
-        chain.chain.invoker.wait_until_idle().await;
+        chain.settle().await;
         assert_eq!(text(&viewer.ask("still").await.events()), "ok");
     }
     assert_eq!(chain.chain.cognito.jwks_fetch_count(DEFAULT_POOL_ID), 1);
@@ -173,7 +173,7 @@ async fn a_signing_key_rotation_is_picked_up_after_one_refetch() {
     let chain = chain(vec![Scenario::stream(["ok"])]).await;
     let viewer = chain.viewer().await;
     viewer.ask("warm").await.events();
-    chain.chain.invoker.wait_until_idle().await;
+    chain.settle().await;
     chain
         .chain
         .cognito
@@ -181,7 +181,7 @@ async fn a_signing_key_rotation_is_picked_up_after_one_refetch() {
         .unwrap();
     let fresh = chain.viewer().await;
     assert_eq!(text(&fresh.ask("after rotation").await.events()), "ok");
-    chain.chain.invoker.wait_until_idle().await;
+    chain.settle().await;
     assert_eq!(chain.chain.cognito.jwks_fetch_count(DEFAULT_POOL_ID), 2);
     // Unknown kids after that: one re-fetch, then none during the cooldown.
     for _ in 0..3 {
@@ -196,7 +196,7 @@ async fn a_signing_key_rotation_is_picked_up_after_one_refetch() {
             .await
             .refusal();
         assert_eq!(refusal.status, 401);
-        chain.chain.invoker.wait_until_idle().await;
+        chain.settle().await;
     }
     assert_eq!(
         chain.chain.cognito.jwks_fetch_count(DEFAULT_POOL_ID),
@@ -234,7 +234,7 @@ async fn a_viewer_leaving_mid_stream_cancels_gemini_and_the_environment_is_reuse
         .gemini
         .wait_for_streams(|c| c.cancelled == 1)
         .await;
-    chain.chain.invoker.wait_until_idle().await;
+    chain.settle().await;
     next_request_works(&chain).await;
     assert_eq!(
         chain.chain.invoker.cold_starts(),

@@ -107,7 +107,7 @@ async fn buffered_mode_delivers_nothing_until_the_function_ends() {
     let chain = chain_with(
         vec![Scenario::stream(["one", "two"]).gate_before(1, "g")],
         |s| {
-            s.topology.function_url.invoke_mode = "BUFFERED".into();
+            s.topology.function_url.invoke_mode = emulator::topology::InvokeMode::Buffered;
         },
     )
     .await;

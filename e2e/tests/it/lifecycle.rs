@@ -11,7 +11,7 @@ async fn warm_environments_are_reused_and_cold_start_is_counted_once() {
     let viewer = chain.viewer().await;
     for _ in 0..3 {
         assert_eq!(text(&viewer.ask("hi").await.events()), "ok");
-        chain.chain.invoker.wait_until_idle().await;
+        chain.settle().await;
     }
     assert_eq!(chain.chain.invoker.cold_starts(), 1);
 }
@@ -61,7 +61,7 @@ async fn the_functions_outbound_calls_run_over_tls_with_its_own_ca() {
         s.gemini_tls = true
     })
     .await;
-    assert!(chain.chain.gemini.uri().starts_with("https://"));
+    assert!(chain.chain.gemini.url().starts_with("https://"));
     assert_eq!(
         text(&chain.viewer().await.ask("hi").await.events()),
         "over TLS"

@@ -1,7 +1,7 @@
 //! Starting chains for the suite.
 
 use e2e::{Setup, TestChain, real_function};
-use emulator::runtime::{FunctionProcess, Logs};
+use emulator::runtime::FunctionProcess;
 use fake_gemini::Scenario;
 
 pub fn function() -> FunctionProcess {
@@ -9,14 +9,7 @@ pub fn function() -> FunctionProcess {
 }
 
 /// The bash stand-in that crashes or hangs after taking one invocation.
-pub fn scripted() -> FunctionProcess {
-    FunctionProcess {
-        program: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/it/functions/scripted.sh"),
-        args: Vec::new(),
-        logs: Logs::Discard,
-    }
-}
+pub use emulator::testing::scripted_function as scripted;
 
 pub async fn chain(scenarios: Vec<Scenario>) -> TestChain {
     TestChain::start(Setup::new(function(), scenarios)).await

@@ -1,29 +1,39 @@
-//! The CloudFront edge in front of the Function URL: behaviors by path pattern, allowed methods (403
-//! page otherwise), the origin request policy (AllViewerExceptHostHeader, AllViewer — which forwards Host
-//! and so breaks the signature, as on AWS), the headers CloudFront adds and removes, OAC signing, the
-//! origin read timeout as an idle timeout (504 page before the first byte, a cut connection after), and
-//! chunked bodies passed through as they arrive. The listener is plain HTTP but behaves as the HTTPS
-//! viewer endpoint.
+//! The CloudFront edge in front of the Function URL. A request goes through five steps, each its own
+//! module, the way DESIGN.md draws the hop:
+//!
+//! 1. [`viewer`] — the behavior for the path, its allowed methods, CloudFront's request limits and the
+//!    GET-with-a-body rule;
+//! 2. [`origin_request`] — the viewer headers the origin request policy forwards, minus those
+//!    CloudFront owns, plus the ones CloudFront adds;
+//! 3. [`oac`] — Origin Access Control signing (`always`, `never`, `no-override`);
+//! 4. [`forward`] — the origin request, with the origin read timeout before the first byte;
+//! 5. [`forward::idle_timeout`] — the same timeout between chunks of the streamed answer, and
+//!    CloudFront's response headers.
+//!
+//! A step either passes the request on (writing its trace line) or refuses with a [`Refusal`]; the
+//! refusal is traced and rendered as CloudFront's page in one place, [`finish`]. The listener is plain
+//! HTTP but behaves as the HTTPS viewer endpoint.
 
+pub mod forward;
 pub mod oac;
+pub mod origin_request;
 pub mod pages;
+pub mod viewer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use base64::Engine as _;
-use futures_util::StreamExt as _;
 use rand::RngCore as _;
-use tokio::sync::oneshot;
 
 use crate::clock::Clock;
-use crate::topology::{Behavior, Topology};
-use crate::trace::{Decision, TRACE_HEADER, TraceStore};
+use crate::refusal::Refusal;
+use crate::server::{Limits, Served};
+use crate::topology::Topology;
+use crate::trace::{RequestTrace, TraceStore};
 use pages::Page;
 
 /// The edge location the emulator pretends to be.
@@ -44,77 +54,87 @@ pub struct Config {
     pub traces: TraceStore,
     /// Overrides the topology's origin read timeout (tests use milliseconds).
     pub origin_read_timeout: Option<Duration>,
+    /// The listener's limits.
+    pub limits: Limits,
 }
 
-struct AppState {
+/// What every request of one edge shares.
+#[derive(Debug)]
+pub struct EdgeState {
     config: Config,
     http: reqwest::Client,
 }
 
-/// A running edge.
+impl EdgeState {
+    /// The state for `config` (an HTTP/1.1 client to the origin).
+    pub fn new(config: Config) -> std::io::Result<Self> {
+        let http = reqwest::Client::builder()
+            .http1_only()
+            .tcp_nodelay(true)
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Self { config, http })
+    }
+}
+
+/// One viewer request's context: the ids CloudFront gives it and its trace.
 #[derive(Debug)]
-pub struct Handle {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+pub struct Context<'a> {
+    /// The edge's configuration.
+    pub config: &'a Config,
+    /// The client to the origin.
+    pub http: &'a reqwest::Client,
+    /// The viewer's address.
+    pub viewer: SocketAddr,
+    /// `x-amz-cf-id`.
+    pub cf_id: String,
+    /// The id in this edge's `via` headers.
+    pub via_id: String,
+    /// The request's trace.
+    pub trace: RequestTrace,
 }
 
-impl Handle {
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+impl Context<'_> {
+    /// `via` as the viewer sees it.
+    pub fn viewer_via(&self) -> String {
+        format!("1.1 {}.cloudfront.net (CloudFront)", self.via_id)
     }
 
-    /// `http://127.0.0.1:port`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+    /// The origin read timeout in force.
+    pub fn read_timeout(&self) -> Duration {
+        self.config
+            .origin_read_timeout
+            .unwrap_or(Duration::from_secs(
+                self.config.topology.distribution.origin_read_timeout_s,
+            ))
     }
 }
 
-impl Drop for Handle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
+/// A refusal at the edge: CloudFront's page.
+pub type EdgeRefusal = Refusal<Page>;
+
+/// A running edge: [`Served`]'s `addr()`, `url()`, `shed()` and `shutdown()`; dropping it stops
+/// the listener.
+pub type Handle = Served;
+
+/// The edge's routes: the traces, and every other path through the pipeline.
+pub fn router(state: Arc<EdgeState>) -> axum::Router {
+    crate::trace::routes(state.config.traces.clone())
+        .merge(axum::Router::new().fallback(handle).with_state(state))
 }
 
 /// Binds and serves.
 pub async fn spawn(config: Config) -> std::io::Result<Handle> {
-    let http = reqwest::Client::builder()
-        .http1_only()
-        .tcp_nodelay(true)
-        .build()
-        .map_err(std::io::Error::other)?;
-    let traces = config.traces.clone();
-    let addr = config.addr;
-    let state = Arc::new(AppState { config, http });
-    let app =
-        crate::trace::routes(traces).merge(axum::Router::new().fallback(handle).with_state(state));
-    let served = crate::listener::serve(addr, app).await?;
-    let (addr, tx) = (served.addr, served.shutdown);
-    Ok(Handle {
-        addr,
-        shutdown: Some(tx),
-    })
-}
-
-/// CloudFront path patterns: `*` any run, `?` one character; `*` alone is the default behavior.
-pub fn path_matches(pattern: &str, path: &str) -> bool {
-    crate::function_url::auth::arn_like(pattern, path)
-}
-
-fn behavior_for<'a>(topology: &'a Topology, path: &str) -> Option<&'a Behavior> {
-    topology
-        .distribution
-        .behaviors
-        .iter()
-        .find(|b| path_matches(&b.path_pattern, path))
+    let (addr, limits) = (config.addr, config.limits);
+    let state = Arc::new(EdgeState::new(config)?);
+    let served = crate::server::serve(addr, router(state), limits).await?;
+    Ok(served)
 }
 
 fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buffer);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buffer)
 }
 
 /// An `x-amz-cf-id`: 56 characters of URL-safe base64, as CloudFront's are.
@@ -124,349 +144,100 @@ fn cf_id() -> String {
     base64::engine::general_purpose::URL_SAFE.encode(buffer)
 }
 
-/// Headers no proxy forwards, and those CloudFront replaces itself.
-const NOT_FORWARDED: [&str; 11] = [
-    "connection",
-    "keep-alive",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "expect",
-    "x-forwarded-proto",
-];
-
 async fn handle(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<EdgeState>>,
     ConnectInfo(viewer): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
-    let config = &state.config;
-    let topology = &config.topology;
-    let cf_id = cf_id();
-    let via_id = random_hex(16);
-    let viewer_via = format!("1.1 {via_id}.cloudfront.net (CloudFront)");
-    let trace_id = uuid::Uuid::new_v4().to_string();
-    let traces = &config.traces;
-    let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    traces.begin(&trace_id, &format!("{} {path}", parts.method));
-    let finish = |mut response: Response| {
-        if let Ok(value) = HeaderValue::from_str(&trace_id) {
-            response.headers_mut().insert(TRACE_HEADER, value);
-        }
-        traces.finish(&trace_id, response.status().as_u16());
-        response
+    let summary = format!("{} {}", request.method(), request.uri().path());
+    let ctx = Context {
+        config: &state.config,
+        http: &state.http,
+        viewer,
+        cf_id: cf_id(),
+        via_id: random_hex(16),
+        trace: RequestTrace::start_at_edge(&state.config.traces, &summary),
     };
-    let page = |page: Page| page.response(&cf_id, POP, &viewer_via);
+    let answer = pipeline(&ctx, request).await;
+    finish(&ctx, answer)
+}
 
-    let Some(behavior) = behavior_for(topology, &path) else {
-        traces.record(
-            &trace_id,
-            "edge",
-            Decision::Refuse,
-            "cache behaviors",
-            &format!("no behavior matches {path}"),
-            Some("add a default (*) behavior"),
-        );
-        return finish(page(Page::MethodNotAllowed));
-    };
-    if !behavior
-        .allowed_methods
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case(parts.method.as_str()))
-    {
-        traces.record(
-            &trace_id,
-            "edge",
-            Decision::Refuse,
-            &format!("behavior {:?}: allowed methods", behavior.path_pattern),
-            &format!("{} is not in [{}]", parts.method, behavior.allowed_methods.join(", ")),
-            Some("allow all 7 methods (GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE) on the chatbot's behavior"),
-        );
-        return finish(page(Page::MethodNotAllowed));
-    }
-    let body = match axum::body::to_bytes(body, crate::function_url::MAX_PAYLOAD_BYTES + 1).await {
-        Ok(body) => body,
-        Err(_) => {
-            traces.record(
-                &trace_id,
-                "edge",
-                Decision::Refuse,
-                "request body",
-                "unreadable or too large",
-                None,
-            );
-            return finish(page(Page::GetWithBody));
-        }
-    };
-    if (parts.method == Method::GET || parts.method == Method::HEAD) && !body.is_empty() {
-        traces.record(
-            &trace_id,
-            "edge",
-            Decision::Refuse,
-            "GET with a body",
-            "CloudFront refuses a GET or HEAD that carries a body",
-            Some("send the body with POST"),
-        );
-        return finish(page(Page::GetWithBody));
-    }
-    traces.record(
-        &trace_id,
-        "edge",
-        Decision::Pass,
-        &format!("behavior {:?}", behavior.path_pattern),
-        &format!(
-            "{} allowed; origin request policy {}",
-            parts.method, behavior.origin_request_policy
-        ),
-        None,
-    );
+/// The steps, in request order.
+async fn pipeline(
+    ctx: &Context<'_>,
+    request: axum::extract::Request,
+) -> Result<Response, EdgeRefusal> {
+    let request = viewer::behavior(ctx, request).await?;
+    let request = origin_request::viewer_headers(ctx, request);
+    let request = oac::sign(ctx, request)?;
+    let response = forward::forward(ctx, request).await?;
+    Ok(forward::idle_timeout(ctx, response))
+}
 
-    // The origin request: the viewer's headers per the origin request policy, then CloudFront's.
-    let forwards_all = behavior.origin_request_policy.contains("AllViewer");
-    let forwards_host = behavior.origin_request_policy == "Managed-AllViewer";
-    let origin_host = topology.function_url_host();
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for (name, value) in parts.headers.iter() {
-        let name = name.as_str().to_ascii_lowercase();
-        if NOT_FORWARDED.contains(&name.as_str()) || name == TRACE_HEADER {
-            continue;
+/// Traces a refusal and renders it as CloudFront's page; the trace id goes on every answer.
+fn finish(ctx: &Context<'_>, answer: Result<Response, EdgeRefusal>) -> Response {
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(refusal) => {
+            ctx.trace.record(refusal.line());
+            refusal.error.response(&ctx.cf_id, POP, &ctx.viewer_via())
         }
-        if name == "host" && !forwards_host {
-            continue;
-        }
-        if !forwards_all && !matches!(name.as_str(), "authorization" | "host") {
-            continue;
-        }
-        headers.push((name, String::from_utf8_lossy(value.as_bytes()).into_owned()));
-    }
-    if !headers.iter().any(|(n, _)| n == "host") {
-        headers.push(("host".into(), origin_host.clone()));
-    }
-    if !headers.iter().any(|(n, _)| n == "user-agent") {
-        headers.push(("user-agent".into(), "Amazon CloudFront".into()));
-    }
-    let forwarded_for = match headers.iter().position(|(n, _)| n == "x-forwarded-for") {
-        Some(at) => format!("{}, {}", headers.remove(at).1, viewer.ip()),
-        None => viewer.ip().to_string(),
     };
-    headers.extend([
-        ("x-forwarded-for".to_owned(), forwarded_for),
-        ("x-forwarded-proto".to_owned(), "https".to_owned()),
-        ("x-forwarded-port".to_owned(), "443".to_owned()),
-        (
-            "via".to_owned(),
-            format!("2.0 {via_id}.cloudfront.net (CloudFront)"),
-        ),
-        ("x-amz-cf-id".to_owned(), cf_id.clone()),
-    ]);
-    if forwards_all {
-        headers.extend([
-            ("cloudfront-forwarded-proto".to_owned(), "https".to_owned()),
-            ("cloudfront-viewer-address".to_owned(), viewer.to_string()),
-            (
-                "cloudfront-viewer-http-version".to_owned(),
-                "1.1".to_owned(),
-            ),
-            ("cloudfront-is-desktop-viewer".to_owned(), "true".to_owned()),
-            ("cloudfront-is-mobile-viewer".to_owned(), "false".to_owned()),
-            ("cloudfront-viewer-country".to_owned(), "US".to_owned()),
-        ]);
-    }
-    let oac = &topology.distribution.oac;
-    if oac.signing_behavior != "never" {
-        headers.push(("x-amz-source-arn".into(), topology.distribution_arn()));
-        headers.push(("x-amz-source-account".into(), topology.account_id.clone()));
-    }
-    let target = match parts.uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.clone(),
-    };
-    // Signing uses the origin's host; with Managed-AllViewer the viewer's Host then goes out instead.
-    let viewer_host = headers
-        .iter()
-        .position(|(n, _)| n == "host")
-        .map(|at| headers[at].1.clone());
-    if let Some(at) = headers.iter().position(|(n, _)| n == "host") {
-        headers[at].1 = origin_host.clone();
-    }
-    let signed = oac::apply(
-        &oac.signing_behavior,
-        parts.method.as_str(),
-        &format!("https://{origin_host}{target}"),
-        &topology.region,
-        &mut headers,
-        config.clock.now(),
-    );
-    match signed {
-        Ok(oac::Outcome::Signed { replaced_viewer_authorization: true }) => traces.record(
-            &trace_id,
-            "oac",
-            Decision::Note,
-            "signing behavior always",
-            "signed with SigV4 (service lambda); replaced the viewer's Authorization header",
-            Some("OAC signing `always` replaced the viewer's Authorization header; a JWT sent there never reaches the function — send it in x-chatbot-authorization"),
-        ),
-        Ok(oac::Outcome::Signed { .. }) => {
-            let unsigned = headers.iter().any(|(n, v)| n == "x-amz-content-sha256" && v == "UNSIGNED-PAYLOAD");
-            let (decision, detail, hint) = if unsigned && !body.is_empty() {
-                (
-                    Decision::Note,
-                    "signed with SigV4 (service lambda) over UNSIGNED-PAYLOAD: the viewer sent no x-amz-content-sha256",
-                    Some("Lambda refuses unsigned payloads: the viewer must send x-amz-content-sha256 = hex SHA-256 of the body"),
-                )
-            } else {
-                (Decision::Pass, "signed with SigV4 (service lambda) over the viewer's x-amz-content-sha256", None)
-            };
-            traces.record(&trace_id, "oac", decision, &format!("signing behavior {}", oac.signing_behavior), detail, hint);
-        }
-        Ok(oac::Outcome::NotSigned) => traces.record(
-            &trace_id,
-            "oac",
-            Decision::Note,
-            "signing behavior never",
-            "the origin request is not signed",
-            Some("an AWS_IAM function URL refuses unsigned requests: set signing_behavior = \"always\""),
-        ),
-        Ok(oac::Outcome::PassedViewerAuthorization) => traces.record(
-            &trace_id,
-            "oac",
-            Decision::Note,
-            "signing behavior no-override",
-            "the viewer sent Authorization, so CloudFront did not sign and passed it on",
-            Some("with no-override a viewer Authorization (e.g. a Bearer JWT) is not a SigV4 signature for the function URL: use signing `always` and put the JWT in x-chatbot-authorization"),
-        ),
-        Err(why) => traces.record(&trace_id, "oac", Decision::Refuse, "signing", &why, None),
-    }
-    if forwards_host {
-        if let (Some(at), Some(viewer_host)) =
-            (headers.iter().position(|(n, _)| n == "host"), viewer_host)
-        {
-            headers[at].1 = viewer_host;
-        }
-    }
-    headers.push((TRACE_HEADER.into(), trace_id.clone()));
-
-    let read_timeout = config.origin_read_timeout.unwrap_or(Duration::from_secs(
-        topology.distribution.origin_read_timeout_s,
-    ));
-    let mut origin_request = state
-        .http
-        .request(parts.method.clone(), format!("{}{target}", config.origin))
-        .body(body);
-    for (name, value) in &headers {
-        origin_request = origin_request.header(name.as_str(), value.as_str());
-    }
-    let origin_response = match tokio::time::timeout(read_timeout, origin_request.send()).await {
-        Err(_) => {
-            traces.record(&trace_id, "edge", Decision::Refuse, "origin read timeout",
-                &format!("no response from the origin within {read_timeout:?}"),
-                Some("the function must send its first byte (or a keep-alive) within the origin read timeout"));
-            return finish(page(Page::OriginTimeout));
-        }
-        Ok(Err(error)) => {
-            traces.record(
-                &trace_id,
-                "edge",
-                Decision::Refuse,
-                "origin connection",
-                &error.to_string(),
-                None,
-            );
-            return finish(page(Page::OriginUnreachable));
-        }
-        Ok(Ok(response)) => response,
-    };
-    let status = origin_response.status();
-    let mut response_headers = origin_response.headers().clone();
-    for name in [
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
-    ] {
-        response_headers.remove(name);
-    }
-    // Idle timeout between chunks: a silent origin gets its connection cut, as CloudFront does.
-    let viewer_trace = trace_id.clone();
-    let stream_traces = traces.clone();
-    let body = origin_response.bytes_stream();
-    let body = futures_util::stream::unfold((body, false), move |(mut body, done)| {
-        let traces = stream_traces.clone();
-        let trace_id = viewer_trace.clone();
-        async move {
-            if done {
-                return None;
-            }
-            match tokio::time::timeout(read_timeout, body.next()).await {
-                Ok(Some(Ok(bytes))) => Some((Ok(bytes), (body, false))),
-                Ok(Some(Err(error))) => {
-                    traces.record(
-                        &trace_id,
-                        "edge",
-                        Decision::Refuse,
-                        "origin connection",
-                        &format!("the origin's response broke off mid-body: {error:#}"),
-                        None,
-                    );
-                    Some((Err(std::io::Error::other(error)), (body, true)))
-                }
-                Ok(None) => None,
-                Err(_) => {
-                    traces.record(&trace_id, "edge", Decision::Refuse, "origin read timeout",
-                        &format!("the origin was silent for {read_timeout:?} mid-response; the connection was cut"),
-                        Some("keep-alives must come more often than the origin read timeout"));
-                    Some((
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "origin read timeout",
-                        )),
-                        (body, true),
-                    ))
-                }
-            }
-        }
-    });
-    let mut response = Response::new(Body::from_stream(body));
-    *response.status_mut() = status;
-    let out = response.headers_mut();
-    *out = response_headers;
-    let x_cache = if status.as_u16() >= 400 {
-        "Error from cloudfront"
-    } else {
-        "Miss from cloudfront"
-    };
-    for (name, value) in [
-        ("x-cache", x_cache.to_owned()),
-        ("via", viewer_via.clone()),
-        ("x-amz-cf-pop", POP.to_owned()),
-        ("x-amz-cf-id", cf_id.clone()),
-    ] {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            out.insert(name, value);
-        }
-    }
-    finish(response)
+    ctx.trace.finish(&mut response);
+    response
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
 
-    #[test]
-    fn path_patterns() {
-        assert!(path_matches("*", "/chatbot"));
-        assert!(path_matches("/chatbot", "/chatbot"));
-        assert!(path_matches("/api/*", "/api/x/y"));
-        assert!(!path_matches("/api/*", "/chatbot"));
-        assert!(path_matches("/v?/x", "/v1/x"));
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::trace::Decision;
+
+    pub(crate) fn config(topology: Topology) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            topology,
+            // Nothing listens here: the steps under test never reach the origin.
+            origin: "http://127.0.0.1:9".into(),
+            clock: Arc::new(SystemClock),
+            traces: TraceStore::default(),
+            origin_read_timeout: None,
+            limits: Limits::default(),
+        }
+    }
+
+    pub(crate) fn context<'a>(config: &'a Config, http: &'a reqwest::Client) -> Context<'a> {
+        Context {
+            config,
+            http,
+            viewer: SocketAddr::from(([203, 0, 113, 7], 50000)),
+            cf_id: cf_id(),
+            via_id: random_hex(16),
+            trace: RequestTrace::start_at_edge(&config.traces, "test"),
+        }
+    }
+
+    /// One request through the edge's router with no socket; the response and its trace.
+    async fn through(
+        topology: Topology,
+        request: Request<Body>,
+    ) -> (axum::response::Response, crate::trace::Trace) {
+        let config = config(topology);
+        let traces = config.traces.clone();
+        let app = router(Arc::new(EdgeState::new(config).unwrap())).layer(
+            axum::extract::connect_info::MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1234))),
+        );
+        let response = app.oneshot(request).await.unwrap();
+        let id = response.headers()[crate::trace::TRACE_HEADER]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let trace = traces.get(&id).unwrap();
+        (response, trace)
     }
 
     #[test]
@@ -474,5 +245,153 @@ mod tests {
         assert_eq!(cf_id().len(), 56);
         assert!(cf_id().ends_with("=="));
         assert_eq!(random_hex(16).len(), 32);
+    }
+
+    #[tokio::test]
+    async fn a_method_outside_the_behavior_is_refused_at_step_one() {
+        let mut topology = Topology::default();
+        topology.distribution.behaviors[0].allowed_methods = vec!["GET".into(), "HEAD".into()];
+        let request = Request::post("/chatbot").body(Body::from("{}")).unwrap();
+        let (response, trace) = through(topology, request).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(response.headers()["x-cache"], "Error from cloudfront");
+        let refusal = trace.refusal().unwrap();
+        assert_eq!(
+            (refusal.hop, refusal.rule.as_str()),
+            (crate::trace::Hop::Edge, "behavior \"*\": allowed methods")
+        );
+        assert_eq!(trace.status, Some(403));
+    }
+
+    #[tokio::test]
+    async fn cloudfronts_size_limits_are_413_pages_naming_the_limit() {
+        let long = format!("/chatbot?q={}", "a".repeat(viewer::MAX_URL_BYTES));
+        let (response, trace) = through(
+            Topology::default(),
+            Request::get(long).body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(trace.refusal().unwrap().detail.contains("8192"));
+        let mut request = Request::get("/chatbot");
+        for i in 0..30 {
+            request = request.header(format!("x-big-{i}"), "b".repeat(1000));
+        }
+        let (response, trace) =
+            through(Topology::default(), request.body(Body::empty()).unwrap()).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(trace.refusal().unwrap().rule, "request limits: headers");
+    }
+
+    #[tokio::test]
+    async fn a_get_with_a_body_is_refused_and_one_without_passes_step_one() {
+        let request = Request::get("/chatbot").body(Body::from("x")).unwrap();
+        let (response, trace) = through(Topology::default(), request).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(trace.refusal().unwrap().rule, "GET with a body");
+        let request = Request::get("/chatbot").body(Body::empty()).unwrap();
+        let (response, trace) = through(Topology::default(), request).await;
+        // The origin is not there: step 1 passed, the forward step refused.
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(trace.hops[0].decision, Decision::Pass);
+        assert_eq!(trace.refusal().unwrap().rule, "origin connection");
+    }
+
+    fn accepted<'a>(topology: &'a Topology, headers: &[(&str, &str)]) -> viewer::Accepted<'a> {
+        let mut map = axum::http::HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        viewer::Accepted {
+            behavior: &topology.distribution.behaviors[0],
+            method: axum::http::Method::POST,
+            path: "/chatbot".into(),
+            query: None,
+            headers: map,
+            body: Body::empty(),
+            body_is_empty: false,
+        }
+    }
+
+    #[test]
+    fn step_two_drops_what_cloudfront_owns_and_adds_its_own() {
+        let config = config(Topology::default());
+        let http = reqwest::Client::new();
+        let ctx = context(&config, &http);
+        let request = origin_request::viewer_headers(
+            &ctx,
+            accepted(
+                &config.topology,
+                &[
+                    ("host", "d1chatbotlocal.cloudfront.net"),
+                    (
+                        "x-amz-source-arn",
+                        "arn:aws:cloudfront::999999999999:distribution/EFORGED",
+                    ),
+                    ("x-amz-date", "20200101T000000Z"),
+                    ("x-chatbot-authorization", "Bearer t"),
+                    ("x-forwarded-for", "10.0.0.1"),
+                    ("connection", "keep-alive"),
+                ],
+            ),
+        );
+        let all = |name: &str| -> Vec<&str> {
+            request
+                .headers
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(
+            all("x-amz-source-arn"),
+            [config.topology.distribution_arn()]
+        );
+        assert!(all("x-amz-date").is_empty());
+        assert!(all("connection").is_empty());
+        assert_eq!(all("host"), [config.topology.function_url_host()]);
+        assert_eq!(all("x-forwarded-for"), ["10.0.0.1, 203.0.113.7"]);
+        assert_eq!(all("x-chatbot-authorization"), ["Bearer t"]);
+        assert_eq!(all("x-forwarded-proto"), ["https"]);
+        assert!(
+            request.viewer_host.is_none(),
+            "AllViewerExceptHostHeader keeps Host"
+        );
+        let trace = config.traces.get(ctx.trace.id()).unwrap();
+        assert!(
+            trace.hops[0]
+                .detail
+                .contains("x-amz-source-arn, x-amz-date"),
+            "{:?}",
+            trace.hops
+        );
+    }
+
+    #[test]
+    fn step_three_signs_the_functions_host_then_all_viewer_sends_the_viewers() {
+        let mut topology = Topology::default();
+        topology.distribution.behaviors[0].origin_request_policy =
+            crate::topology::OriginRequestPolicy::AllViewer;
+        let config = config(topology);
+        let http = reqwest::Client::new();
+        let ctx = context(&config, &http);
+        let request = origin_request::viewer_headers(
+            &ctx,
+            accepted(
+                &config.topology,
+                &[("host", "d1chatbotlocal.cloudfront.net")],
+            ),
+        );
+        let signed = oac::sign(&ctx, request).unwrap();
+        assert_eq!(signed.header("host"), Some("d1chatbotlocal.cloudfront.net"));
+        assert!(
+            signed
+                .header("authorization")
+                .unwrap()
+                .contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-amz-source-account;x-amz-source-arn")
+        );
     }
 }

@@ -5,8 +5,13 @@
 
 use sha2::{Digest, Sha256};
 
+use super::errors::UrlError;
+use super::{Context, UrlRefusal};
+use crate::pattern::wildcard_match;
+use crate::refusal::Refusal;
 use crate::sigv4::Identity;
 use crate::topology::{IamUser, PolicyStatement, Topology};
+use crate::trace::{Hop, Line};
 
 /// The AWS account that owns CloudFront's Origin Access Control role (AWS-owned, not the topology's).
 pub const OAC_ACCOUNT: &str = "463217850922";
@@ -46,6 +51,20 @@ pub enum Caller {
         /// Whether its identity policy allows invoking.
         allows_invoke: bool,
     },
+}
+
+impl Caller {
+    /// Who it is, for traces.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Anonymous => "an anonymous caller".into(),
+            Self::CloudFront { source_arn, .. } => format!(
+                "CloudFront OAC (SourceArn {})",
+                source_arn.as_deref().unwrap_or("none")
+            ),
+            Self::User { name, .. } => format!("IAM user {name}"),
+        }
+    }
 }
 
 /// The `AIDA…` id AWS would show for a user (stable per name).
@@ -106,16 +125,7 @@ pub fn caller(topology: &Topology, access_key_id: &str, headers: &[(String, Stri
 
 /// `ArnLike`: `*` matches any run of characters, `?` one.
 pub fn arn_like(pattern: &str, value: &str) -> bool {
-    fn matches(p: &[u8], v: &[u8]) -> bool {
-        match (p.first(), v.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => matches(&p[1..], v) || (!v.is_empty() && matches(p, &v[1..])),
-            (Some(b'?'), Some(_)) => matches(&p[1..], &v[1..]),
-            (Some(a), Some(b)) if a == b => matches(&p[1..], &v[1..]),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), value.as_bytes())
+    wildcard_match(pattern, value)
 }
 
 fn principal_matches(statement: &PolicyStatement, caller: &Caller, topology: &Topology) -> bool {
@@ -167,7 +177,7 @@ fn statement_allows(
 
 /// Allows the call when, for both invoke actions, the caller's identity policy or a resource-policy
 /// statement allows it. The error says which action is missing and why, for the trace.
-pub fn authorize(topology: &Topology, caller: &Caller) -> Result<(), String> {
+pub fn evaluate(topology: &Topology, caller: &Caller) -> Result<(), String> {
     for action in ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] {
         let by_identity = matches!(
             caller,
@@ -182,12 +192,11 @@ pub fn authorize(topology: &Topology, caller: &Caller) -> Result<(), String> {
             .any(|s| statement_allows(s, caller, action, topology));
         if !by_identity && !by_resource {
             let who = match caller {
-                Caller::Anonymous => "an anonymous caller".to_owned(),
                 Caller::CloudFront { source_arn, .. } => format!(
                     "cloudfront.amazonaws.com (SourceArn {})",
                     source_arn.as_deref().unwrap_or("none")
                 ),
-                Caller::User { name, .. } => format!("IAM user {name}"),
+                other => other.describe(),
             };
             return Err(format!(
                 "no identity or resource-based policy statement allows {action} on {} for {who}",
@@ -195,6 +204,25 @@ pub fn authorize(topology: &Topology, caller: &Caller) -> Result<(), String> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Step 4 of the Function URL: both invoke actions must be allowed (403 AccessDenied otherwise).
+pub fn authorize(ctx: &Context<'_>, caller: &Caller) -> Result<(), UrlRefusal> {
+    evaluate(&ctx.config.topology, caller).map_err(|why| {
+        Refusal::new(
+            UrlError::AccessDenied(why.clone()),
+            Hop::Policy,
+            "resource-based policy",
+            why,
+        )
+        .hint("grant both lambda:InvokeFunctionUrl and lambda:InvokeFunction to cloudfront.amazonaws.com with AWS:SourceArn = this distribution's ARN (or give the IAM user an identity policy)")
+    })?;
+    ctx.trace.record(Line::pass(
+        Hop::Policy,
+        "resource-based policy",
+        format!("{} may invoke (both actions)", caller.describe()),
+    ));
     Ok(())
 }
 
@@ -212,13 +240,13 @@ mod tests {
     #[test]
     fn the_default_grants_this_distribution_only() {
         let t = Topology::default();
-        assert_eq!(authorize(&t, &cloudfront(&t.distribution_arn())), Ok(()));
-        let other = authorize(
+        assert_eq!(evaluate(&t, &cloudfront(&t.distribution_arn())), Ok(()));
+        let other = evaluate(
             &t,
             &cloudfront("arn:aws:cloudfront::123456789012:distribution/EOTHER"),
         );
         assert!(other.unwrap_err().contains("lambda:InvokeFunctionUrl"));
-        assert!(authorize(&t, &Caller::Anonymous).is_err());
+        assert!(evaluate(&t, &Caller::Anonymous).is_err());
     }
 
     #[test]
@@ -226,7 +254,7 @@ mod tests {
         let mut t = Topology::default();
         t.resource_policy
             .retain(|s| s.action == "lambda:InvokeFunctionUrl");
-        let error = authorize(&t, &cloudfront(&t.distribution_arn())).unwrap_err();
+        let error = evaluate(&t, &cloudfront(&t.distribution_arn())).unwrap_err();
         assert!(error.contains("lambda:InvokeFunction on"), "{error}");
     }
 
@@ -235,8 +263,8 @@ mod tests {
         let mut t = Topology::default();
         let admin = caller(&t, "AKIACHATBOTLOCALADMN", &[]);
         let nobody = caller(&t, "AKIACHATBOTLOCALNOBD", &[]);
-        assert_eq!(authorize(&t, &admin), Ok(()));
-        assert!(authorize(&t, &nobody).is_err());
+        assert_eq!(evaluate(&t, &admin), Ok(()));
+        assert!(evaluate(&t, &nobody).is_err());
         for action in ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] {
             t.resource_policy.push(PolicyStatement {
                 sid: "nobody".into(),
@@ -247,7 +275,7 @@ mod tests {
                 invoked_via_function_url: None,
             });
         }
-        assert_eq!(authorize(&t, &nobody), Ok(()));
+        assert_eq!(evaluate(&t, &nobody), Ok(()));
     }
 
     #[test]

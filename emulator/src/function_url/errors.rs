@@ -35,6 +35,10 @@ pub enum UrlError {
     /// A request body over the 6 MB invocation payload limit: 413.
     #[error("request too large")]
     PayloadTooLarge,
+    /// A body whose framing is broken, or that stopped arriving. UNSURE (no capture): 400 with the
+    /// lower-case `message` AWS's HTTP front ends use for a request they cannot parse.
+    #[error("{0}")]
+    MalformedRequest(String),
 }
 
 impl UrlError {
@@ -48,6 +52,7 @@ impl UrlError {
             Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Self::FunctionFailed(_) => StatusCode::BAD_GATEWAY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -59,7 +64,7 @@ impl UrlError {
             Self::AccessDenied(_) => Some("AccessDeniedException"),
             Self::Throttled => Some("TooManyRequestsException"),
             Self::PayloadTooLarge => Some("RequestEntityTooLargeException"),
-            Self::Unsigned | Self::FunctionFailed(_) => None,
+            Self::Unsigned | Self::FunctionFailed(_) | Self::MalformedRequest(_) => None,
         }
     }
 
@@ -79,6 +84,7 @@ impl UrlError {
             Self::PayloadTooLarge => json!({
                 "Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
             }),
+            Self::MalformedRequest(_) => json!({"message": "Bad Request"}),
         }
         .to_string()
     }

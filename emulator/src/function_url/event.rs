@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::Context;
 use super::auth::{self, Caller, OAC_ACCESS_KEY_ID, OAC_ACCOUNT};
+use super::receive::Received;
 use crate::topology::Topology;
 
 /// The request as the URL received it.
@@ -50,20 +52,14 @@ pub fn is_text(content_type: Option<&str>) -> bool {
         || media.ends_with("+xml")
 }
 
+/// `requestContext.time`: `12/Mar/2020:19:03:58 +0000`.
 fn clf_time(time: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(time);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
-        t.day(),
-        MONTHS[t.month() as usize - 1],
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let format = time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    );
+    time::OffsetDateTime::from(time)
+        .format(format)
+        .unwrap_or_default()
 }
 
 fn decode(text: &str) -> String {
@@ -217,6 +213,26 @@ pub fn build(
     event.insert("pathParameters".into(), Value::Null);
     event.insert("stageVariables".into(), Value::Null);
     Value::Object(event)
+}
+
+/// Step 5 of the Function URL: the event for this request, as the bytes the invoker sends.
+pub fn for_request(ctx: &Context<'_>, request: &Received, caller: &Caller) -> bytes::Bytes {
+    let incoming = Incoming {
+        method: request.method.as_str(),
+        path: &request.path,
+        query: &request.query,
+        headers: &request.header_list,
+        body: &request.body,
+        source_ip: &ctx.peer.ip().to_string(),
+    };
+    let event = build(
+        &ctx.config.topology,
+        &incoming,
+        caller,
+        &ctx.request_id,
+        ctx.config.clock.now(),
+    );
+    bytes::Bytes::from(event.to_string())
 }
 
 #[cfg(test)]

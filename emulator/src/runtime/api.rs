@@ -1,9 +1,11 @@
 //! One execution environment's Runtime API (`/2018-06-01/runtime/…`), served on its own port so every
 //! request is known to come from that environment's process: `/invocation/next` hands over the next
 //! event with Lambda's headers, `/invocation/{id}/response` takes a buffered or streamed response
-//! (prelude, body, error trailers), `/invocation/{id}/error` and `/init/error` take failures. Replies
-//! are 202 `{"status":"OK"}` like AWS's runtime interface emulator.
+//! (prelude, body, error trailers), `/invocation/{id}/error` and `/init/error` take failures. Every
+//! answer comes from the table in [`super::errors`]; every state change goes through the
+//! environment's [`Lifecycle`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -13,17 +15,48 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::environment::{EnvShared, EnvState};
+use super::errors::{PAYLOAD_TOO_LARGE_MESSAGE, RuntimeApiError, accepted};
+use super::lifecycle::Lifecycle;
 use super::prelude::{Decoded, PreludeDecoder};
+use super::quickack::QuickAckStream;
 use super::{FunctionResponse, InvokeError, StreamFault};
+use crate::server::{Limits, Served};
 
 /// Largest buffered response (Lambda's 6 MB synchronous payload limit).
 const MAX_BUFFERED_BYTES: usize = 6 * 1024 * 1024;
 
-pub(crate) fn router(shared: Arc<EnvShared>) -> axum::Router {
+/// What one environment's Runtime API needs.
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// Where to listen (port 0: one listener per environment).
+    pub addr: SocketAddr,
+    /// The environment it serves.
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+/// Binds and serves the environment's Runtime API (quick ACKs re-armed on every read).
+pub(crate) async fn spawn(config: Config) -> std::io::Result<Served> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    // The runtime holds `/next` open for as long as the environment is idle (no header timeout
+    // applies once the request head is in). An environment that is dropped is being torn down, its
+    // process killed: nothing is left to drain.
+    let limits = Limits {
+        drain_timeout: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    crate::server::serve_listener(
+        listener,
+        router(config.lifecycle),
+        limits,
+        QuickAckStream::new,
+    )
+    .await
+}
+
+pub(crate) fn router(shared: Arc<Lifecycle>) -> axum::Router {
     axum::Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
@@ -38,29 +71,10 @@ pub(crate) fn router(shared: Arc<EnvShared>) -> axum::Router {
         .with_state(shared)
 }
 
-fn accepted() -> Response {
-    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
-}
-
-fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"errorMessage": message, "errorType": error_type})),
-    )
-        .into_response()
-}
-
-async fn next(State(shared): State<Arc<EnvShared>>) -> Response {
-    shared.became_idle();
-    let mut queue = shared.queue.lock().await;
-    let Some(invocation) = queue.recv().await else {
-        return runtime_error(
-            StatusCode::GONE,
-            "Runtime.Shutdown",
-            "the environment is shutting down",
-        );
+async fn next(State(shared): State<Arc<Lifecycle>>) -> Response {
+    let Some(invocation) = shared.next().await else {
+        return RuntimeApiError::ShuttingDown.response();
     };
-    drop(queue);
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -81,17 +95,13 @@ async fn next(State(shared): State<Arc<EnvShared>>) -> Response {
 }
 
 async fn response(
-    State(shared): State<Arc<EnvShared>>,
+    State(shared): State<Arc<Lifecycle>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     if !shared.is_current(&id) {
-        return runtime_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            "Invalid request ID",
-        );
+        return RuntimeApiError::InvalidRequestId.response();
     }
     let streaming = headers
         .get("lambda-runtime-function-response-mode")
@@ -104,7 +114,7 @@ async fn response(
     }
 }
 
-async fn stream_response(shared: Arc<EnvShared>, id: String, body: Body) -> Response {
+async fn stream_response(shared: Arc<Lifecycle>, id: String, body: Body) -> Response {
     use http_body_util::BodyExt as _;
     let mut body = body;
     let mut decoder = PreludeDecoder::new();
@@ -131,11 +141,7 @@ async fn stream_response(shared: Arc<EnvShared>, id: String, body: Body) -> Resp
                     Ok(items) => items,
                     Err(error) => {
                         shared.fail(&id, InvokeError::BadResponse(error.to_string()));
-                        return runtime_error(
-                            StatusCode::BAD_REQUEST,
-                            "InvalidResponse",
-                            &error.to_string(),
-                        );
+                        return RuntimeApiError::InvalidResponse(error.to_string()).response();
                     }
                 };
                 for item in items {
@@ -157,15 +163,7 @@ async fn stream_response(shared: Arc<EnvShared>, id: String, body: Body) -> Resp
                                 // The viewer is gone: close the function's response connection,
                                 // which is how the function learns of it.
                                 shared.finish(&id, "viewer disconnected");
-                                let mut response = runtime_error(
-                                    StatusCode::GONE,
-                                    "Runtime.ClientDisconnected",
-                                    "the client closed the connection",
-                                );
-                                response
-                                    .headers_mut()
-                                    .insert("connection", HeaderValue::from_static("close"));
-                                return response;
+                                return RuntimeApiError::ClientDisconnected.response();
                             }
                         }
                     }
@@ -210,23 +208,16 @@ async fn stream_response(shared: Arc<EnvShared>, id: String, body: Body) -> Resp
     accepted()
 }
 
-async fn buffered_response(shared: Arc<EnvShared>, id: String, body: Body) -> Response {
+async fn buffered_response(shared: Arc<Lifecycle>, id: String, body: Body) -> Response {
     let bytes = match axum::body::to_bytes(body, MAX_BUFFERED_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
             shared.fail(
                 &id,
-                InvokeError::BadResponse(
-                    "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
-                        .into(),
-                ),
+                InvokeError::BadResponse(PAYLOAD_TOO_LARGE_MESSAGE.into()),
             );
             shared.finish(&id, "payload too large");
-            return runtime_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-            );
+            return RuntimeApiError::PayloadTooLarge.response();
         }
     };
     shared.respond(&id, buffered(&bytes));
@@ -314,17 +305,13 @@ fn buffered(bytes: &Bytes) -> Result<FunctionResponse, InvokeError> {
 }
 
 async fn invocation_error(
-    State(shared): State<Arc<EnvShared>>,
+    State(shared): State<Arc<Lifecycle>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if !shared.is_current(&id) {
-        return runtime_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            "Invalid request ID",
-        );
+        return RuntimeApiError::InvalidRequestId.response();
     }
     let (error_type, message) = error_details(&headers, &body, "Unhandled", "");
     shared.fail(
@@ -339,7 +326,7 @@ async fn invocation_error(
 }
 
 async fn init_error(
-    State(shared): State<Arc<EnvShared>>,
+    State(shared): State<Arc<Lifecycle>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -349,10 +336,7 @@ async fn init_error(
         "Runtime.InitError",
         "the function failed to initialise",
     );
-    shared.set_state(EnvState::InitFailed {
-        error_type,
-        message,
-    });
+    shared.init_failed(error_type, message);
     accepted()
 }
 

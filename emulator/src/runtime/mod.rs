@@ -3,8 +3,10 @@
 //! and init errors detected. [`Invoker::invoke`] takes an event and returns the response's prelude and
 //! its body as a stream; dropping that stream closes the function's response connection.
 
-pub mod api;
+mod api;
 pub mod environment;
+mod errors;
+pub mod lifecycle;
 pub mod prelude;
 mod quickack;
 
@@ -20,12 +22,22 @@ use rand::Rng;
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 
 use crate::topology::Topology;
-use environment::{EnvSpec, Environment, Queued};
-pub use environment::{EnvState, FunctionProcess, Logs};
+use environment::{EnvSpec, Environment};
+pub use environment::{FunctionProcess, Logs};
+use lifecycle::Queued;
+pub use lifecycle::{Cause, EnvState};
 pub use prelude::Prelude;
 
 /// How long an environment may take to reach its first `/next` (Lambda's init limit).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long [`Invoker::wait_until_idle`] waits.
+pub const IDLE_WAIT: Duration = Duration::from_secs(30);
+
+/// An environment was still starting or busy after [`IDLE_WAIT`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an execution environment was still starting or busy after {0:?}")]
+pub struct NotIdle(pub Duration);
 
 /// Why an invocation produced no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -260,20 +272,29 @@ impl Invoker {
     }
 
     /// Waits until no environment is starting or busy (each finished invocation's process is back in
-    /// `/next`), so a test can prove reuse without sleeping.
-    pub async fn wait_until_idle(&self) {
+    /// `/next`), so a test can prove reuse without sleeping; at most [`IDLE_WAIT`].
+    pub async fn wait_until_idle(&self) -> Result<(), NotIdle> {
+        tokio::time::timeout(IDLE_WAIT, self.settle())
+            .await
+            .map_err(|_| NotIdle(IDLE_WAIT))
+    }
+
+    async fn settle(&self) {
         loop {
             let mut states = {
                 let mut environments = self.inner.environments.lock().await;
                 prune(&mut environments);
                 environments
                     .iter()
-                    .map(|e| e.shared.state.subscribe())
+                    .map(|e| e.lifecycle.watch())
                     .collect::<Vec<_>>()
             };
-            let settled = states
-                .iter()
-                .all(|s| !matches!(*s.borrow(), EnvState::Starting | EnvState::Busy));
+            let settled = states.iter().all(|s| {
+                !matches!(
+                    *s.borrow(),
+                    EnvState::Starting | EnvState::Claimed | EnvState::Busy
+                )
+            });
             if settled {
                 return;
             }
@@ -305,19 +326,11 @@ impl Invoker {
             .clone()
             .try_acquire_owned()
             .map_err(|_| InvokeError::Throttled)?;
-        let (shared, cold_start) = {
+        let (lifecycle, cold_start) = {
             let mut environments = inner.environments.lock().await;
             prune(&mut environments);
-            let idle = environments.iter().find(|e| {
-                *e.shared.state.borrow() == EnvState::Idle && {
-                    let mut claimed = e.shared.claimed.lock().unwrap_or_else(|p| p.into_inner());
-                    let free = !*claimed;
-                    *claimed = true;
-                    free
-                }
-            });
-            match idle {
-                Some(environment) => (environment.shared.clone(), false),
+            match environments.iter().find(|e| e.lifecycle.claim()) {
+                Some(environment) => (environment.lifecycle.clone(), false),
                 None => {
                     let spec = EnvSpec {
                         id: inner.next_id.fetch_add(1, Ordering::Relaxed),
@@ -328,9 +341,9 @@ impl Invoker {
                     };
                     let environment = environment::spawn(spec).await?;
                     inner.cold_starts.fetch_add(1, Ordering::Relaxed);
-                    let shared = environment.shared.clone();
+                    let lifecycle = environment.lifecycle.clone();
                     environments.push(environment);
-                    (shared, true)
+                    (lifecycle, true)
                 }
             }
         };
@@ -340,41 +353,36 @@ impl Invoker {
         let queued = Queued {
             request_id: request_id.clone(),
             trace_id: trace_id(),
-            deadline_ms: now_ms() + timeout.as_millis(),
+            deadline_ms: now_ms().saturating_add(timeout.as_millis()),
             event,
             reply: reply_tx,
             permit,
             handed_over: handed_over_tx,
         };
-        if shared.sender.send(queued).await.is_err() {
-            return Err(InvokeError::Crashed(
-                "the environment stopped before the invocation".into(),
-            ));
-        }
+        lifecycle.queue(queued).await?;
         // The init phase has its own limit; the function timeout runs from the hand-over.
         // Signalled by the hand-over itself (not inferred from state changes, which a busy machine can
         // observe out of order): a stream outliving INIT_TIMEOUT must not be taken for a stuck init.
-        let watchdog = shared.clone();
+        let watchdog = lifecycle.clone();
         let watched = request_id.clone();
         tokio::spawn(async move {
             let handed_over = tokio::time::timeout(INIT_TIMEOUT, handed_over_rx)
                 .await
                 .map(|sent| sent.is_ok());
             match handed_over {
-                Err(_) => watchdog.kill("Init timed out: no /next within 10 seconds"),
+                Err(_) => watchdog.kill(Cause::InitTimedOut {
+                    after: INIT_TIMEOUT,
+                }),
                 Ok(false) => {}
                 Ok(true) => {
                     tokio::time::sleep(timeout).await;
                     if watchdog.running().as_deref() == Some(watched.as_str()) {
-                        watchdog.kill(&format!(
-                            "Task timed out after {:.2} seconds",
-                            timeout.as_secs_f64()
-                        ));
+                        watchdog.kill(Cause::TimedOut { after: timeout });
                     }
                 }
             }
         });
-        let mut state = shared.state.subscribe();
+        let mut state = lifecycle.watch();
         let reply = async {
             loop {
                 match state.borrow_and_update().clone() {
@@ -387,10 +395,8 @@ impl Invoker {
                             message,
                         });
                     }
-                    EnvState::Dead(reason) if reason.contains("timed out") => {
-                        return Err(InvokeError::Timeout);
-                    }
-                    EnvState::Dead(reason) => return Err(InvokeError::Crashed(reason)),
+                    EnvState::Dead(Cause::TimedOut { .. }) => return Err(InvokeError::Timeout),
+                    EnvState::Dead(cause) => return Err(InvokeError::Crashed(cause.to_string())),
                     _ => {}
                 }
                 if state.changed().await.is_err() {
@@ -416,12 +422,7 @@ impl Invoker {
 
 /// Drops environments whose process is gone.
 fn prune(environments: &mut Vec<Environment>) {
-    environments.retain(|e| {
-        !matches!(
-            *e.shared.state.borrow(),
-            EnvState::Dead(_) | EnvState::InitFailed { .. }
-        )
-    });
+    environments.retain(|e| !e.lifecycle.state().is_gone());
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The Runtime API's listener: TCP_NODELAY, and TCP_QUICKACK re-armed after every read.
+//! The Runtime API's sockets: TCP_QUICKACK re-armed after every read (TCP_NODELAY comes with every
+//! listener).
 //!
 //! The function's runtime client (`lambda_runtime`) writes a streamed response as several small writes
 //! without TCP_NODELAY, so Nagle holds each write until the previous one is ACKed. Linux delays ACKs on
@@ -6,38 +7,11 @@
 //! kernel clears QUICKACK by itself, hence re-arming it after each read.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Accepts connections whose reads always ACK at once.
-pub(crate) struct QuickAckListener(pub TcpListener);
-
-impl axum::serve::Listener for QuickAckListener {
-    type Io = QuickAckStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    arm(&stream);
-                    return (QuickAckStream(stream), addr);
-                }
-                // As axum's own TcpListener does: a failed accept (e.g. too many open files) is retried.
-                Err(_) => tokio::task::yield_now().await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
+use tokio::net::TcpStream;
 
 fn arm(stream: &TcpStream) {
     let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
@@ -45,6 +19,14 @@ fn arm(stream: &TcpStream) {
 
 /// A TCP stream that re-arms TCP_QUICKACK after each read.
 pub(crate) struct QuickAckStream(TcpStream);
+
+impl QuickAckStream {
+    /// Wraps an accepted stream, quick ACKs armed.
+    pub(crate) fn new(stream: TcpStream) -> Self {
+        arm(&stream);
+        Self(stream)
+    }
+}
 
 impl AsyncRead for QuickAckStream {
     fn poll_read(

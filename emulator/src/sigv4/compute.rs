@@ -12,7 +12,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn is_unreserved(b: u8) -> bool {

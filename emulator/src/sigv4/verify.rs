@@ -123,22 +123,18 @@ pub struct Verified {
     pub canonical_request: String,
 }
 
+/// `X-Amz-Date`: ISO 8601 basic format.
+const AMZ_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+
 fn amz_date(time: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(time);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    time::OffsetDateTime::from(time)
+        .format(AMZ_DATE)
+        .unwrap_or_default()
 }
 
 fn parse_amz_date(text: &str) -> Option<SystemTime> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(text, format)
+    time::PrimitiveDateTime::parse(text, AMZ_DATE)
         .ok()
         .map(|t| SystemTime::from(t.assume_utc()))
 }

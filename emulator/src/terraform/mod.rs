@@ -44,6 +44,14 @@ pub enum TfError {
         /// What.
         what: String,
     },
+    /// A value outside what AWS accepts for the attribute.
+    #[error("{location}: {what}")]
+    Invalid {
+        /// Where.
+        location: Location,
+        /// What.
+        what: String,
+    },
     /// A reference to something that does not exist.
     #[error("{location}: {what}")]
     Missing {
@@ -621,7 +629,7 @@ fn describe(expr: &Expression) -> &'static str {
 }
 
 /// The managed CloudFront policies the gate knows, by name and id.
-pub const MANAGED_POLICIES: [(&str, &str); 5] = [
+pub const MANAGED_POLICIES: [(&str, &str); 8] = [
     (
         "Managed-CachingDisabled",
         "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
@@ -638,6 +646,18 @@ pub const MANAGED_POLICIES: [(&str, &str); 5] = [
     (
         "Managed-CORS-S3Origin",
         "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf",
+    ),
+    (
+        "Managed-CORS-CustomOrigin",
+        "59781a5b-3903-41f3-afcb-af62929ccde1",
+    ),
+    (
+        "Managed-UserAgentRefererHeaders",
+        "acba4595-bd28-49b8-b9fe-13317c0390fa",
+    ),
+    (
+        "Managed-AllViewerAndCloudFrontHeaders-2022-06",
+        "33f36d7e-f396-46d9-90e0-52428a34d9dc",
     ),
 ];
 
@@ -664,6 +684,24 @@ fn string_list(value: Option<Value>) -> Vec<String> {
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
+}
+
+/// An attribute spelled as one of an enumeration's AWS values (`AWS_IAM`, `always`, …), checked at
+/// read time.
+fn enumerated<T: serde::de::DeserializeOwned>(
+    module: &Module,
+    resource: &Resource,
+    path: &[&str],
+) -> Result<Option<T>, TfError> {
+    let Some(value) = module.attribute(resource, path)? else {
+        return Ok(None);
+    };
+    serde_json::from_value(value.clone())
+        .map(Some)
+        .map_err(|e| TfError::Invalid {
+            location: module.location_of(resource, path.last().copied().unwrap_or_default()),
+            what: format!("{} = {value}: {e}", path.join(".")),
+        })
 }
 
 fn text(value: Option<Value>) -> Option<String> {
@@ -711,11 +749,11 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
         t.function.role.ssm_get_parameter = vec![parameter.clone()];
     }
     if let Some(url) = module.resource("aws_lambda_function_url") {
-        if let Some(auth) = text(module.attribute(url, &["authorization_type"])?) {
+        if let Some(auth) = enumerated(module, url, &["authorization_type"])? {
             t.function_url.auth_type = auth;
         }
         t.function_url.invoke_mode =
-            text(module.attribute(url, &["invoke_mode"])?).unwrap_or_else(|| "BUFFERED".into());
+            enumerated(module, url, &["invoke_mode"])?.unwrap_or(topology::InvokeMode::Buffered);
         t.function_url.cors = None;
         if url.body.blocks().any(|b| b.identifier.as_str() == "cors") {
             t.function_url.cors = Some(topology::Cors {
@@ -738,8 +776,12 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
         t.distribution.oac = topology::OriginAccessControl {
             origin_type: text(module.attribute(oac, &["origin_access_control_origin_type"])?)
                 .unwrap_or_default(),
-            signing_behavior: text(module.attribute(oac, &["signing_behavior"])?)
-                .unwrap_or_default(),
+            signing_behavior: enumerated(module, oac, &["signing_behavior"])?.ok_or_else(|| {
+                TfError::Missing {
+                    location: oac.location.clone(),
+                    what: "the OAC has no signing_behavior".into(),
+                }
+            })?,
             signing_protocol: text(module.attribute(oac, &["signing_protocol"])?)
                 .unwrap_or_default(),
         };
@@ -769,6 +811,23 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
                     .map(|id| managed_policy_name(&id).map(str::to_owned).unwrap_or(id))
                     .unwrap_or_default())
             };
+            let origin_request_policy =
+                match text(module.attribute(distribution, &[block, "origin_request_policy_id"])?) {
+                    None => topology::OriginRequestPolicy::None,
+                    Some(id) => topology::OriginRequestPolicy::from_id(&id)
+                        .or_else(|| topology::OriginRequestPolicy::from_name(&id))
+                        .ok_or_else(|| TfError::Unsupported {
+                            location: module.location_of(distribution, "origin_request_policy_id"),
+                            what: format!(
+                                "the origin request policy {id:?} (the gate evaluates the managed ones: {})",
+                                topology::OriginRequestPolicy::MANAGED
+                                    .iter()
+                                    .map(|(p, _)| p.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        })?,
+                };
             Ok(topology::Behavior {
                 path_pattern: pattern,
                 allowed_methods: string_list(
@@ -778,7 +837,7 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
                     module.attribute(distribution, &[block, "cached_methods"])?,
                 ),
                 cache_policy: policy("cache_policy_id")?,
-                origin_request_policy: policy("origin_request_policy_id")?,
+                origin_request_policy,
                 viewer_protocol_policy: text(
                     module.attribute(distribution, &[block, "viewer_protocol_policy"])?,
                 )
@@ -808,7 +867,7 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
                 principal: text(module.attribute(p, &["principal"])?).unwrap_or_default(),
                 action: text(module.attribute(p, &["action"])?).unwrap_or_default(),
                 source_arn: text(module.attribute(p, &["source_arn"])?),
-                function_url_auth_type: text(module.attribute(p, &["function_url_auth_type"])?),
+                function_url_auth_type: enumerated(module, p, &["function_url_auth_type"])?,
                 invoked_via_function_url: module
                     .attribute(p, &["invoked_via_function_url"])?
                     .and_then(|v| v.as_bool()),

@@ -8,35 +8,18 @@ use std::time::Duration;
 use emulator::chain::{Chain, ChainConfig};
 use emulator::client::{Answer, BodyHash, Client, Options, Received, TokenPlacement, question};
 use emulator::trace::Decision;
-use fake_cognito::KeySource;
 use fake_gemini::Scenario;
 
-use crate::support::{ACCESS_PEM, ID_PEM, real_function};
+use crate::support::real_function;
 
 async fn chain_with(
     scenarios: Vec<Scenario>,
     change: impl FnOnce(&mut ChainConfig),
 ) -> (Chain, Client, String) {
-    let mut config = ChainConfig::local(real_function());
-    config.cognito.pools[0].id_token_key = KeySource::Pem(ID_PEM.into());
-    config.cognito.pools[0].access_token_key = KeySource::Pem(ACCESS_PEM.into());
-    config.gemini.default_scenario = false;
-    config.gemini.scenarios = scenarios;
+    let mut config = emulator::testing::chain_config(real_function(), scenarios);
     change(&mut config);
     let chain = Chain::start(config).await.unwrap();
-    let client = Client::new(
-        &chain.edge.url(),
-        chain.cognito.base_url(),
-        fake_cognito::config::DEFAULT_CLIENT_ID,
-    );
-    let token = client
-        .sign_in(
-            fake_cognito::config::DEFAULT_USERNAME,
-            fake_cognito::config::DEFAULT_PASSWORD,
-        )
-        .await
-        .unwrap()
-        .access_token;
+    let (client, token) = emulator::testing::demo_client(&chain).await;
     (chain, client, token)
 }
 
@@ -209,7 +192,8 @@ async fn body_hash_rules_hold_through_the_edge() {
 #[tokio::test]
 async fn all_viewer_forwards_host_and_breaks_the_signature() {
     let (_chain, client, token) = chain_with(vec![Scenario::stream(["x"])], |c| {
-        c.topology.distribution.behaviors[0].origin_request_policy = "Managed-AllViewer".into();
+        c.topology.distribution.behaviors[0].origin_request_policy =
+            emulator::topology::OriginRequestPolicy::AllViewer;
     })
     .await;
     let (status, headers, _, trace) = refused(&client, &token, Options::default()).await;
@@ -229,7 +213,7 @@ async fn all_viewer_forwards_host_and_breaks_the_signature() {
 #[tokio::test]
 async fn each_oac_signing_behavior() {
     let (_chain, client, token) = chain_with(vec![Scenario::stream(["x"])], |c| {
-        c.topology.distribution.oac.signing_behavior = "never".into();
+        c.topology.distribution.oac.signing_behavior = emulator::topology::SigningBehavior::Never;
     })
     .await;
     let (status, _, body, trace) = refused(&client, &token, Options::default()).await;
@@ -237,7 +221,8 @@ async fn each_oac_signing_behavior() {
     assert_eq!(trace.refusal().unwrap().hop, "url_auth");
 
     let (chain, client, token) = chain_with(vec![Scenario::stream(["no-override signs"])], |c| {
-        c.topology.distribution.oac.signing_behavior = "no-override".into();
+        c.topology.distribution.oac.signing_behavior =
+            emulator::topology::SigningBehavior::NoOverride;
     })
     .await;
     let Answer::Stream(stream) = client
@@ -331,23 +316,6 @@ async fn the_canonical_scenarios_pass_on_the_default_chain() {
     }
 }
 
-/// Pids of the children of `parent` (from /proc).
-fn children(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("PPid:").map(|v| v.trim().to_owned()))
-                })
-                .is_some_and(|ppid| ppid == parent.to_string())
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn up_json_then_chat_then_sigterm_leaves_no_process_behind() {
     use tokio::io::AsyncBufReadExt as _;
@@ -417,7 +385,7 @@ async fn up_json_then_chat_then_sigterm_leaves_no_process_behind() {
     );
 
     let pid = up.id().unwrap();
-    let functions = children(pid);
+    let functions = emulator::testing::child_processes(pid);
     assert!(
         !functions.is_empty(),
         "the function environment is a child of up"

@@ -316,7 +316,7 @@ async fn a_crash_is_502_and_too_many_at_once_is_429() {
 #[tokio::test]
 async fn buffered_mode_delivers_nothing_until_the_function_ends() {
     let mut topology = emulator::Topology::default();
-    topology.function_url.invoke_mode = "BUFFERED".into();
+    topology.function_url.invoke_mode = emulator::topology::InvokeMode::Buffered;
     let url = start_url(
         topology,
         real_function(),

@@ -75,7 +75,10 @@ async fn cold_then_warm_reuses_one_process() {
         .unwrap();
     assert!(first.cold_start);
     assert!(drain(first.response).await.contains("event: done"));
-    invoker.wait_until_idle().await;
+    invoker
+        .wait_until_idle()
+        .await
+        .expect("the environments settle");
     let second = invoker
         .invoke(chat_event(&fakes.token(), "2"))
         .await
@@ -113,7 +116,10 @@ async fn over_the_reserved_concurrency_is_throttled() {
     );
     fakes.gemini.release("hold");
     drain(busy.response).await;
-    invoker.wait_until_idle().await;
+    invoker
+        .wait_until_idle()
+        .await
+        .expect("the environments settle");
     let after = invoker
         .invoke(chat_event(&fakes.token(), "3"))
         .await
@@ -301,8 +307,7 @@ async fn the_invoke_command_runs_any_function_binary_and_fails_loudly() {
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
     std::fs::write(&event, "{}").unwrap();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/functions/scripted.sh");
+    let script = emulator::testing::scripted_function().program;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emulator"))
         .arg("invoke")
         .arg("--event")

@@ -7,12 +7,11 @@ use bytes::Bytes;
 use emulator::runtime::{FunctionProcess, Logs};
 use emulator::{Invoker, InvokerConfig, Topology};
 use fake_cognito::config::DEFAULT_POOL_ID;
-use fake_cognito::{FakeCognito, KeySource, MintRequest};
+use fake_cognito::{FakeCognito, MintRequest};
 use fake_gemini::{FakeGemini, Scenario};
 use serde_json::{Value, json};
 
-pub const ID_PEM: &str = include_str!("../../../fake-cognito/tests/data/pool1-id.pem");
-pub const ACCESS_PEM: &str = include_str!("../../../fake-cognito/tests/data/pool1-access.pem");
+pub use emulator::testing::{Signer, scripted_function};
 
 pub struct Fakes {
     pub cognito: fake_cognito::Handle,
@@ -20,10 +19,9 @@ pub struct Fakes {
 }
 
 pub async fn fakes(scenarios: Vec<Scenario>) -> Fakes {
-    let mut config = fake_cognito::Config::default();
-    config.pools[0].id_token_key = KeySource::Pem(ID_PEM.into());
-    config.pools[0].access_token_key = KeySource::Pem(ACCESS_PEM.into());
-    let cognito = FakeCognito::spawn(config).await.unwrap();
+    let cognito = FakeCognito::spawn(emulator::testing::cognito_config())
+        .await
+        .unwrap();
     let gemini = FakeGemini::spawn(fake_gemini::Config {
         default_scenario: false,
         scenarios,
@@ -42,7 +40,7 @@ impl Fakes {
                 "COGNITO_JWKS_URL".to_owned(),
                 self.cognito.jwks_url(DEFAULT_POOL_ID),
             ),
-            ("GEMINI_BASE_URL".to_owned(), self.gemini.uri().to_owned()),
+            ("GEMINI_BASE_URL".to_owned(), self.gemini.url().to_owned()),
         ])
     }
 
@@ -70,15 +68,6 @@ pub fn real_function() -> FunctionProcess {
     FunctionProcess {
         program: PathBuf::from(env!("CARGO_BIN_EXE_emulator")),
         args: vec!["function".into()],
-        logs: Logs::Discard,
-    }
-}
-
-/// The bash stand-in that crashes or hangs.
-pub fn scripted_function() -> FunctionProcess {
-    FunctionProcess {
-        program: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/functions/scripted.sh"),
-        args: Vec::new(),
         logs: Logs::Discard,
     }
 }
@@ -132,15 +121,16 @@ pub async fn start_url(
 ) -> Url {
     let fakes = fakes(scenarios).await;
     let clock = std::sync::Arc::new(emulator::clock::ManualClock::default());
-    let ssm = emulator::ssm::spawn(
-        "127.0.0.1:0".parse().unwrap(),
-        topology.clone(),
-        clock.clone(),
-    )
+    let ssm = emulator::ssm::spawn(emulator::ssm::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        topology: topology.clone(),
+        clock: clock.clone(),
+        limits: Default::default(),
+    })
     .await
     .unwrap();
     let mut overlay = fakes.overlay();
-    overlay.insert("AWS_ENDPOINT_URL_SSM".into(), ssm.url());
+    overlay.insert("AWS_ENDPOINT_URL_SSM".into(), ssm.url().to_owned());
     let invoker = invoker(topology.clone(), process, overlay);
     let url = emulator::function_url::spawn(emulator::function_url::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
@@ -148,6 +138,7 @@ pub async fn start_url(
         invoker: invoker.clone(),
         clock: clock.clone(),
         traces: emulator::trace::TraceStore::default(),
+        limits: Default::default(),
     })
     .await
     .unwrap();
@@ -161,37 +152,6 @@ pub async fn start_url(
     }
 }
 
-/// How to sign a request to the URL.
-pub struct Signer {
-    pub access_key_id: String,
-    pub secret: String,
-    pub session_token: Option<String>,
-    /// Add `x-amz-content-sha256` (what CloudFront's OAC sends).
-    pub content_sha256_header: bool,
-}
-
-impl Signer {
-    pub fn user(topology: &Topology, name: &str) -> Self {
-        let user = topology.iam_users.iter().find(|u| u.name == name).unwrap();
-        Self {
-            access_key_id: user.access_key_id.clone(),
-            secret: user.secret_access_key.clone(),
-            session_token: None,
-            content_sha256_header: false,
-        }
-    }
-
-    pub fn oac() -> Self {
-        let identity = emulator::function_url::auth::oac_identity();
-        Self {
-            access_key_id: identity.access_key_id,
-            secret: identity.secret_access_key,
-            session_token: identity.session_token,
-            content_sha256_header: true,
-        }
-    }
-}
-
 /// Signs `POST /chatbot` with `body` and `extra` headers for the URL's AWS host, at `time`.
 pub fn signed_headers(
     topology: &Topology,
@@ -200,62 +160,7 @@ pub fn signed_headers(
     extra: &[(&str, &str)],
     time: std::time::SystemTime,
 ) -> Vec<(String, String)> {
-    use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{
-        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
-    };
-    use aws_sigv4::sign::v4;
-    let host = topology.function_url_host();
-    let url = format!("https://{host}/chatbot");
-    let identity = Credentials::new(
-        &signer.access_key_id,
-        &signer.secret,
-        signer.session_token.clone(),
-        None,
-        "test",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    if signer.content_sha256_header {
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    }
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&topology.region)
-        .name("lambda")
-        .time(time)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let mut headers: Vec<(String, String)> = vec![
-        ("host".into(), host.clone()),
-        ("content-type".into(), "application/json".into()),
-    ];
-    headers.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut request = http::Request::builder().method("POST").uri(&url);
-    for (k, v) in &headers {
-        request = request.header(k, v);
-    }
-    let mut request = request.body(()).unwrap();
-    instructions.apply_to_request_http1x(&mut request);
-    request
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
+    signer.sign(topology, body, extra, time)
 }
 
 /// The chat body the function expects.

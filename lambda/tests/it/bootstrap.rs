@@ -196,7 +196,7 @@ async fn bootstrap_streams_through_the_runtime_api_with_the_prelude() {
     .await
     .unwrap();
     let mut harness = runtime_api().await;
-    let env = lambda_env(harness.addr, base_env(&cognito, gemini.uri()));
+    let env = lambda_env(harness.addr, base_env(&cognito, gemini.url()));
     let started = Instant::now();
     let _child = spawn_bootstrap(&env);
     let first_poll = harness.polled.recv().await.unwrap();

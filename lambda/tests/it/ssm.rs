@@ -72,7 +72,7 @@ async fn the_key_comes_from_a_signed_get_parameter() {
     let app = Arc::new(
         App::cold_start(ssm_env(
             &cognito,
-            gemini.uri(),
+            gemini.url(),
             &ssm,
             "/chatbot/gemini-api-key",
         ))

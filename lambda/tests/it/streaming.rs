@@ -179,7 +179,7 @@ async fn gemini_over_tls_with_ssl_cert_file() {
         ..Setup::default()
     })
     .await;
-    assert!(function.gemini.uri().starts_with("https://"));
+    assert!(function.gemini.url().starts_with("https://"));
     let body = function.ask("hi").await.text().await.unwrap();
     assert!(body.contains(r#"{"text":"Hello"}"#), "{body}");
     assert!(body.contains("event: done"));

@@ -108,7 +108,7 @@ pub async fn start(setup: Setup) -> Function {
     })
     .await
     .unwrap();
-    let mut env = base_env(&cognito, gemini.uri());
+    let mut env = base_env(&cognito, gemini.url());
     if let Some(dir) = &tls_dir {
         env.insert(
             "SSL_CERT_FILE".into(),
