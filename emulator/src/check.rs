@@ -124,12 +124,37 @@ async fn scenarios(topology: crate::topology::Topology, function: FunctionProces
         chain.cognito.url(),
         fake_cognito::config::DEFAULT_CLIENT_ID,
     );
-    let outcomes = crate::scenarios::run_all(
+    let mut outcomes = crate::scenarios::run_all(
         &client,
         fake_cognito::config::DEFAULT_USERNAME,
         fake_cognito::config::DEFAULT_PASSWORD,
     )
     .await;
+    // The browser's view, from the first origin the Terraform allows.
+    let origin = chain
+        .topology
+        .function_url
+        .cors
+        .as_ref()
+        .and_then(|c| c.allow_origins.iter().find(|o| *o != "*").cloned());
+    if let Some(origin) = origin {
+        match client
+            .sign_in(
+                fake_cognito::config::DEFAULT_USERNAME,
+                fake_cognito::config::DEFAULT_PASSWORD,
+            )
+            .await
+        {
+            Ok(tokens) => outcomes
+                .extend(crate::scenarios::cors(&client, &tokens.access_token, &origin).await),
+            Err(e) => outcomes.push(crate::scenarios::Outcome {
+                name: "cors-preflight",
+                passed: false,
+                hop: None,
+                detail: e.to_string(),
+            }),
+        }
+    }
     chain.shutdown().await;
     outcomes
 }

@@ -60,6 +60,8 @@ pub struct Options {
     pub method: reqwest::Method,
     /// Path (`/chatbot`).
     pub path: String,
+    /// `Origin`, as a browser page on that origin sends it.
+    pub origin: Option<String>,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             hash: BodyHash::Correct,
             method: reqwest::Method::POST,
             path: "/chatbot".into(),
+            origin: None,
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct EventStream {
     pub status: u16,
     /// `x-emulator-trace-id`.
     pub trace_id: Option<String>,
+    /// The response's headers.
+    pub headers: reqwest::header::HeaderMap,
     body: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
     buffer: Vec<u8>,
     event: Option<String>,
@@ -290,6 +295,9 @@ impl Client {
             BodyHash::Wrong => request.header("x-amz-content-sha256", body_hash(b"something else")),
             BodyHash::Omit => request,
         };
+        if let Some(origin) = &options.origin {
+            request = request.header("origin", origin);
+        }
         if options.method != reqwest::Method::GET && options.method != reqwest::Method::HEAD {
             request = request.body(bytes);
         }
@@ -312,12 +320,32 @@ impl Client {
         Ok(Answer::Stream(EventStream {
             status,
             trace_id,
+            headers: response.headers().clone(),
             body: response.bytes_stream().boxed(),
             buffer: Vec::new(),
             event: None,
             data: Vec::new(),
             pending: Default::default(),
         }))
+    }
+
+    /// The CORS preflight a browser on `origin` sends before `POST /chatbot` with the client's
+    /// headers.
+    pub async fn preflight(&self, origin: &str) -> Result<reqwest::Response, ClientError> {
+        Ok(self
+            .http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/chatbot", self.edge_url),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                crate::topology::CLIENT_HEADERS.join(","),
+            )
+            .send()
+            .await?)
     }
 
     /// The trace of a request, from the edge.
@@ -362,6 +390,7 @@ mod tests {
         EventStream {
             status: 200,
             trace_id: None,
+            headers: Default::default(),
             body: futures_util::stream::empty().boxed(),
             buffer: Vec::new(),
             event: None,

@@ -80,6 +80,24 @@ struct UpArgs {
     /// A fake-gemini scenario file (TOML) instead of the default tutor answer.
     #[arg(long)]
     gemini_script: Option<PathBuf>,
+    /// Also allow this origin (scheme://host[:port]) through the function URL's CORS; repeatable.
+    /// The embedded default already allows the site's Vite dev server (http://localhost:5173,
+    /// http://127.0.0.1:5173) and the chat page `up` serves.
+    #[arg(long = "allow-origin", value_parser = parse_origin)]
+    allow_origins: Vec<String>,
+    /// A Terraform variable for --terraform (NAME=VALUE; lists as HCL: 'allowed_origins=["…"]').
+    #[arg(long = "var", value_parser = parse_pair)]
+    vars: Vec<(String, String)>,
+}
+
+fn parse_origin(text: &str) -> Result<String, String> {
+    if emulator::topology::valid_origin(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not an origin: scheme://host[:port], no path, no trailing slash, no wildcard"
+        ))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -285,10 +303,16 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         (Some(_), Some(_)) => anyhow::bail!("give --topology or --terraform, not both"),
         (Some(path), None) => config.topology = Topology::from_toml_file(path)?,
         (None, Some(dir)) => {
-            let module = emulator::terraform::Module::load(dir, &[])?;
+            let module = emulator::terraform::Module::load(dir, &args.vars)?;
             config.topology = emulator::terraform::topology(&module)?;
         }
         (None, None) => {}
+    }
+    if !args.vars.is_empty() && args.terraform.is_none() {
+        anyhow::bail!("--var sets a Terraform variable: it goes with --terraform");
+    }
+    for origin in &args.allow_origins {
+        config.topology.allow_origin(origin);
     }
     config.edge_addr = args.edge_addr;
     config.url_addr = args.url_addr;

@@ -161,3 +161,76 @@ async fn refused(
         Err(e) => outcome(name, false, None, e.to_string()),
     }
 }
+
+/// The browser's view, for a page on `origin` (an origin the topology allows): the preflight is
+/// answered with that origin, POST and the client's headers, and the streamed answer carries
+/// `access-control-allow-origin` exactly once (twice means two layers add it — the function too).
+pub async fn cors(client: &Client, token: &str, origin: &str) -> Vec<Outcome> {
+    let preflight = match client.preflight(origin).await {
+        Err(e) => outcome("cors-preflight", false, None, e.to_string()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            };
+            let allow_headers = header("access-control-allow-headers");
+            let passed = (200..300).contains(&status)
+                && header("access-control-allow-origin") == origin.to_ascii_lowercase()
+                && header("access-control-allow-methods").contains("post")
+                && crate::topology::CLIENT_HEADERS
+                    .iter()
+                    .all(|h| allow_headers.contains(h) || allow_headers == "*");
+            outcome(
+                "cors-preflight",
+                passed,
+                Some("cors".into()),
+                format!(
+                    "{status}; allow-origin {:?}, allow-methods {:?}, allow-headers {allow_headers:?}",
+                    header("access-control-allow-origin"),
+                    header("access-control-allow-methods")
+                ),
+            )
+        }
+    };
+    let options = Options {
+        origin: Some(origin.to_owned()),
+        ..Options::default()
+    };
+    let single = match client.send(&question("hi"), token, &options).await {
+        Err(e) => outcome("cors-one-header", false, None, e.to_string()),
+        Ok(answer) => {
+            let (status, headers) = match &answer {
+                Answer::Stream(stream) => (stream.status, stream.headers.clone()),
+                Answer::Refused {
+                    status, headers, ..
+                } => (*status, headers.clone()),
+            };
+            let count = headers
+                .get_all("access-control-allow-origin")
+                .iter()
+                .count();
+            if let Answer::Stream(stream) = answer {
+                let _ = stream.collect().await;
+            }
+            outcome(
+                "cors-one-header",
+                count == 1 && status == 200,
+                Some("cors".into()),
+                format!(
+                    "{status}; access-control-allow-origin {count} time(s){}",
+                    if count > 1 {
+                        " — the function sets CORS headers too: remove them, the function URL adds them"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        }
+    };
+    vec![preflight, single]
+}

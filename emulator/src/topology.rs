@@ -287,6 +287,40 @@ pub struct Behavior {
     pub origin_request_policy: OriginRequestPolicy,
     /// `redirect-to-https`, `https-only` or `allow-all` (linted, not enforced locally).
     pub viewer_protocol_policy: String,
+    /// The response headers policy, if one is attached.
+    #[serde(default)]
+    pub response_headers_policy: Option<ResponseHeadersPolicy>,
+}
+
+/// A CloudFront response headers policy: headers the edge adds to the origin's answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseHeadersPolicy {
+    /// CORS headers CloudFront adds (`cors_config`): a second CORS layer when the URL has its own.
+    pub cors: Option<EdgeCors>,
+    /// Security headers (`security_headers_config`), by lower-case name; CloudFront sets each,
+    /// replacing the origin's.
+    pub security_headers: BTreeMap<String, String>,
+}
+
+/// A response headers policy's `cors_config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeCors {
+    /// `access_control_allow_origins`.
+    pub allow_origins: Vec<String>,
+    /// `access_control_allow_headers`.
+    pub allow_headers: Vec<String>,
+    /// `access_control_allow_methods`.
+    pub allow_methods: Vec<String>,
+    /// `access_control_expose_headers`.
+    pub expose_headers: Vec<String>,
+    /// `access_control_allow_credentials`.
+    pub allow_credentials: bool,
+    /// `access_control_max_age_sec`.
+    pub max_age: u64,
+    /// `origin_override`: replace the origin's CORS headers (else keep them when present).
+    pub origin_override: bool,
 }
 
 /// The OAC.
@@ -422,6 +456,36 @@ impl std::fmt::Debug for IamUser {
 
 const ALL_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
 
+/// Whether `methods` is one of the three sets CloudFront's `AllowedMethods` accepts
+/// (`reference/aws-edge.md` §5.4): GET+HEAD, GET+HEAD+OPTIONS, or all seven.
+pub fn allowed_method_set(methods: &[String]) -> bool {
+    let mut set: Vec<String> = methods.iter().map(|m| m.to_ascii_uppercase()).collect();
+    set.sort();
+    set.dedup();
+    let set: Vec<&str> = set.iter().map(String::as_str).collect();
+    set == ["GET", "HEAD"] || set == ["GET", "HEAD", "OPTIONS"] || set == ALL_METHODS
+}
+
+/// Whether `origin` is a browser origin: `http(s)://host[:port]`, no path, query, fragment or wildcard.
+pub fn valid_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 impl Default for Distribution {
     fn default() -> Self {
         Self {
@@ -434,6 +498,13 @@ impl Default for Distribution {
                 cache_policy: "Managed-CachingDisabled".into(),
                 origin_request_policy: OriginRequestPolicy::AllViewerExceptHostHeader,
                 viewer_protocol_policy: "redirect-to-https".into(),
+                response_headers_policy: Some(ResponseHeadersPolicy {
+                    cors: None,
+                    security_headers: SECURITY_HEADERS
+                        .iter()
+                        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                        .collect(),
+                }),
             }],
             oac: OriginAccessControl {
                 origin_type: "lambda".into(),
@@ -446,13 +517,48 @@ impl Default for Distribution {
     }
 }
 
+/// The security headers `infrastructure/chatbot`'s response headers policy sets.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+];
+
+/// The origins of the site's own Vite dev server, which the embedded default allows.
+pub const DEV_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
+
+/// The request headers the browser client sends, which CORS must allow.
+pub const CLIENT_HEADERS: [&str; 3] = [
+    "content-type",
+    "x-amz-content-sha256",
+    "x-chatbot-authorization",
+];
+
+impl Cors {
+    /// What `infrastructure/chatbot` configures, for these origins: POST and the client's headers.
+    pub fn for_origins(origins: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            allow_credentials: false,
+            allow_headers: CLIENT_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            allow_methods: vec!["POST".into()],
+            allow_origins: origins.into_iter().collect(),
+            expose_headers: Vec::new(),
+            max_age: 7200,
+        }
+    }
+}
+
 impl Default for FunctionUrl {
     fn default() -> Self {
         Self {
             url_id: "chatbotlocalurl0000000000000001a".into(),
             auth_type: AuthType::AwsIam,
             invoke_mode: InvokeMode::ResponseStream,
-            cors: None,
+            cors: Some(Cors::for_origins(DEV_ORIGINS.map(str::to_owned))),
         }
     }
 }
@@ -557,6 +663,41 @@ impl Topology {
     /// Checks the ranges and enumerations AWS enforces.
     pub fn validate(&self) -> Result<(), TopologyError> {
         let invalid = |m: String| Err(TopologyError::Invalid(m));
+        for behavior in &self.distribution.behaviors {
+            if !allowed_method_set(&behavior.allowed_methods) {
+                return invalid(format!(
+                    "behavior {:?}: allowed_methods {:?} is not one of CloudFront's three sets: [GET, HEAD], [GET, HEAD, OPTIONS], or all 7 (GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE)",
+                    behavior.path_pattern, behavior.allowed_methods
+                ));
+            }
+        }
+        if let Some(cors) = &self.function_url.cors {
+            if let Some(bad) = cors
+                .allow_origins
+                .iter()
+                .find(|o| *o != "*" && !valid_origin(o))
+            {
+                return invalid(format!(
+                    "function_url.cors.allow_origins: {bad:?} is not scheme://host[:port] (no path, no trailing slash)"
+                ));
+            }
+            let methods = ["GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*"];
+            if let Some(bad) = cors
+                .allow_methods
+                .iter()
+                .find(|m| !methods.contains(&m.as_str()))
+            {
+                return invalid(format!(
+                    "function_url.cors.allow_methods: {bad:?} is not one of {methods:?} (OPTIONS is answered by the URL itself)"
+                ));
+            }
+            if cors.max_age > 86_400 {
+                return invalid(format!(
+                    "function_url.cors.max_age {} must be 0..=86400",
+                    cors.max_age
+                ));
+            }
+        }
         if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
             return invalid(format!(
                 "account_id {:?} must be 12 digits",
@@ -616,6 +757,18 @@ impl Topology {
         )
     }
 
+    /// Adds an origin to the function URL's CORS (configuring CORS as the Terraform does when there
+    /// is none).
+    pub fn allow_origin(&mut self, origin: &str) {
+        let cors = self
+            .function_url
+            .cors
+            .get_or_insert_with(|| Cors::for_origins(Vec::new()));
+        if !cors.allow_origins.iter().any(|o| o == origin) {
+            cors.allow_origins.push(origin.to_owned());
+        }
+    }
+
     /// How many invocations may run at once.
     pub fn concurrency_limit(&self) -> usize {
         match self.function.reserved_concurrency {
@@ -646,6 +799,38 @@ mod tests {
         assert_eq!(t.resource_policy.len(), 2);
         assert_eq!(t.concurrency_limit(), 10);
         assert!(!format!("{:?}", t.function.role).contains("Secret"));
+    }
+
+    #[test]
+    fn origins_and_method_sets() {
+        for good in [
+            "http://localhost:5173",
+            "https://practice.example.com",
+            "http://127.0.0.1:9080",
+        ] {
+            assert!(valid_origin(good), "{good}");
+        }
+        for bad in [
+            "*",
+            "http://localhost:5173/",
+            "https://a.example/path",
+            "localhost:5173",
+            "https://*.example.com",
+            "http://h:",
+            "http://h:123456",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
+        let set = |m: &[&str]| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(allowed_method_set(&set(&["HEAD", "GET"])));
+        assert!(allowed_method_set(&set(&["GET", "HEAD", "OPTIONS"])));
+        assert!(!allowed_method_set(&set(&["GET", "HEAD", "POST"])));
+        let mut t = Topology::default();
+        t.distribution.behaviors[0].allowed_methods = set(&["GET", "POST"]);
+        assert!(t.validate().unwrap_err().to_string().contains("three sets"));
+        let mut t = Topology::default();
+        t.allow_origin("http://localhost:5173/");
+        assert!(t.validate().is_err());
     }
 
     #[test]

@@ -426,14 +426,20 @@ pub fn routes(store: TraceStore) -> axum::Router {
                 let store = store.clone();
                 async move {
                     use axum::response::IntoResponse as _;
-                    match store.get(&id) {
+                    let mut response = match store.get(&id) {
                         Some(trace) => axum::Json(trace).into_response(),
                         None => (
                             axum::http::StatusCode::NOT_FOUND,
                             axum::Json(serde_json::json!({"error": format!("no trace {id}")})),
                         )
                             .into_response(),
-                    }
+                    };
+                    // Emulator-only: a page on any origin may read why its request was refused.
+                    response.headers_mut().insert(
+                        "access-control-allow-origin",
+                        axum::http::HeaderValue::from_static("*"),
+                    );
+                    response
                 }
             },
         ),

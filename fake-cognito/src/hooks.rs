@@ -384,3 +384,10 @@ pub(crate) async fn confirmation_code_http(
         .ok_or_else(|| HookError::NotFound(format!("no pending code for {username}")))?;
     Ok(Json(json!({ "code": code })))
 }
+
+/// `GET /__fake/preflights`: the CORS preflights answered so far.
+pub(crate) async fn preflights_http(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::server::AppState>>,
+) -> axum::Json<Vec<crate::cors::Preflight>> {
+    axum::Json(state.preflights())
+}

@@ -20,6 +20,7 @@
 //! - `directory`: users, refresh tokens and challenge sessions, and Cognito's rules for them.
 //! - [`api`]: the JSON API envelope, one function per operation, and the error table.
 //! - [`srp`]: Cognito's SRP-6a (`USER_SRP_AUTH`), server and client halves.
+//! - [`cors`]: CORS as Cognito's endpoint answers it (browser sign-in from any origin).
 //! - `discovery`: JWKS and openid-configuration.
 //! - [`hooks`]: test-only hooks (mint any token, rotate keys, JWKS faults, fetch counts), Rust and HTTP.
 //! - `server`: the router, [`spawn`] and [`Handle`].
@@ -27,6 +28,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod cors;
 mod directory;
 mod discovery;
 pub mod hooks;

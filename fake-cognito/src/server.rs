@@ -43,9 +43,26 @@ pub(crate) struct AppState {
     directory: Mutex<Directory>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) jwks_fault: watch::Sender<JwksFault>,
+    preflights: Mutex<std::collections::VecDeque<crate::cors::Preflight>>,
 }
 
+/// How many preflights the fake remembers for tests.
+const PREFLIGHTS_KEPT: usize = 100;
+
 impl AppState {
+    pub(crate) fn record_preflight(&self, preflight: crate::cors::Preflight) {
+        let mut kept = self.preflights.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push_back(preflight);
+        while kept.len() > PREFLIGHTS_KEPT {
+            kept.pop_front();
+        }
+    }
+
+    pub(crate) fn preflights(&self) -> Vec<crate::cors::Preflight> {
+        let kept = self.preflights.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().cloned().collect()
+    }
+
     pub(crate) fn directory(&self) -> MutexGuard<'_, Directory> {
         // A panic while holding the lock cannot leave the directory half-written in a way that matters
         // to a test fake; keep serving.
@@ -79,7 +96,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/__fake/{pool_id}/confirmation-code/{username}",
             get(hooks::confirmation_code_http),
         )
+        .route("/__fake/preflights", get(hooks::preflights_http))
         .layer(axum::middleware::map_response(add_request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::cors::layer,
+        ))
         .with_state(state)
 }
 
@@ -125,6 +147,7 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
         directory: Mutex::new(directory),
         clock: config.clock.clone(),
         jwks_fault: watch::Sender::new(JwksFault::Healthy),
+        preflights: Mutex::default(),
     });
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = router(state.clone());
@@ -247,6 +270,11 @@ impl Handle {
             .directory()
             .pool(pool_id)
             .and_then(|p| p.confirmation_code(username))
+    }
+
+    /// The CORS preflights answered so far (the last 100): what browsers asked for.
+    pub fn preflights(&self) -> Vec<crate::cors::Preflight> {
+        self.state.preflights()
     }
 
     /// The `sub` of a user.

@@ -14,6 +14,31 @@ resource "aws_cloudfront_origin_access_control" "chatbot" {
   signing_protocol                  = "sigv4"
 }
 
+# Security headers on every answer. No cors_config here: CORS is the function URL's, in one layer only.
+resource "aws_cloudfront_response_headers_policy" "chatbot" {
+  name    = "${var.function_name}-security-headers"
+  comment = "Security headers for the chatbot distribution."
+
+  security_headers_config {
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      override                   = true
+    }
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+  }
+}
+
 locals {
   function_url_domain = trimsuffix(trimprefix(aws_lambda_function_url.chatbot.function_url, "https://"), "/")
 }
@@ -43,13 +68,14 @@ resource "aws_cloudfront_distribution" "chatbot" {
 
   # The distribution is the chatbot's own: every path, /chatbot included, goes to the function URL.
   default_cache_behavior {
-    target_origin_id         = "chatbot-function-url"
-    viewer_protocol_policy   = "redirect-to-https"
-    allowed_methods          = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
-    cached_methods           = ["GET", "HEAD"]
-    cache_policy_id          = data.aws_cloudfront_cache_policy.caching_disabled.id
-    origin_request_policy_id = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
-    compress                 = false
+    target_origin_id           = "chatbot-function-url"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    cached_methods             = ["GET", "HEAD"]
+    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_disabled.id
+    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.chatbot.id
+    compress                   = false
   }
 
   restrictions {

@@ -76,4 +76,18 @@ resource "aws_lambda_function_url" "chatbot" {
   function_name      = aws_lambda_function.chatbot.function_name
   authorization_type = "AWS_IAM"
   invoke_mode        = "RESPONSE_STREAM"
+
+  # The site calls the chatbot cross-origin, so CORS is needed, in exactly one layer. It lives here, not
+  # in a CloudFront response headers policy: the function URL answers the (OAC-signed) preflight itself
+  # without invoking the function (reference/aws-edge.md §7), whereas behind a headers policy the
+  # preflight would reach the function, which answers only POST. AWS *adds* these headers beside any the
+  # function sets, so the function sets none (duplicated access-control-allow-origin is rejected by
+  # browsers). Exactly what the browser client sends: POST with these three headers.
+  cors {
+    allow_origins = var.allowed_origins
+    allow_methods = ["POST"]
+    allow_headers = ["content-type", "x-amz-content-sha256", "x-chatbot-authorization"]
+    # Chromium caps a preflight cache at 2 hours; longer buys nothing.
+    max_age = 7200
+  }
 }

@@ -9,6 +9,16 @@ variable "region" {
   }
 }
 
+variable "allowed_origins" {
+  description = "Origins (scheme://host[:port]) of the pages that call the chatbot from a browser: the coding-test site's. CORS allows exactly these; there is no default, every environment names its own."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_origins) > 0 && alltrue([for origin in var.allowed_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))])
+    error_message = "allowed_origins must list at least one origin, each scheme://host[:port] with no path, no trailing slash and no wildcard (\"*\" is refused)."
+  }
+}
+
 variable "function_name" {
   description = "Name of the chatbot Lambda function."
   type        = string

@@ -1,5 +1,6 @@
 //! The end-to-end suite: each test one scenario, through the whole chain, offline.
 
+mod cors;
 mod faults;
 mod happy;
 mod integrity;

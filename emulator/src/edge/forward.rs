@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use futures_util::StreamExt as _;
 
@@ -16,6 +16,7 @@ use super::pages::Page;
 use super::{Context, EdgeRefusal, POP};
 use crate::refusal::Refusal;
 use crate::server::BodyError;
+use crate::topology::ResponseHeadersPolicy;
 use crate::trace::{Hop, Line, RequestTrace, TRACE_HEADER};
 
 /// The viewer's body as the origin request's: each frame within the body idle timeout; a broken or
@@ -42,11 +43,23 @@ fn streamed_body(
     reqwest::Body::wrap_stream(frames)
 }
 
+/// The origin's answer, and what the edge adds to it.
+#[derive(Debug)]
+pub struct Forwarded {
+    /// The origin's response (its body still arriving).
+    pub response: reqwest::Response,
+    /// The behavior's response headers policy.
+    pub policy: Option<ResponseHeadersPolicy>,
+    /// The viewer's `Origin`.
+    pub viewer_origin: Option<String>,
+}
+
 /// Step 4: sends the origin request; the origin read timeout runs until the response starts.
-pub async fn forward(
-    ctx: &Context<'_>,
-    request: OriginRequest,
-) -> Result<reqwest::Response, EdgeRefusal> {
+pub async fn forward(ctx: &Context<'_>, request: OriginRequest) -> Result<Forwarded, EdgeRefusal> {
+    let (policy, viewer_origin) = (
+        request.response_policy.clone(),
+        request.viewer_origin.clone(),
+    );
     let read_timeout = ctx.read_timeout();
     let failed = Arc::new(Mutex::new(None));
     let body = if request.body_is_empty {
@@ -94,7 +107,11 @@ pub async fn forward(
             "origin connection",
             error.to_string(),
         )),
-        Ok(Ok(response)) => Ok(response),
+        Ok(Ok(response)) => Ok(Forwarded {
+            response,
+            policy,
+            viewer_origin,
+        }),
     }
 }
 
@@ -138,9 +155,54 @@ fn idle_limited_body(
     Body::from_stream(stream)
 }
 
+/// A response headers policy on the answer: its security headers (replacing the origin's) and its
+/// CORS headers for an allowed origin (replacing the origin's with `origin_override`, else only when
+/// the origin sent none).
+pub fn apply_policy(
+    policy: &ResponseHeadersPolicy,
+    viewer_origin: Option<&str>,
+    out: &mut HeaderMap,
+) {
+    for (name, value) in &policy.security_headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            out.insert(name, value);
+        }
+    }
+    let (Some(cors), Some(origin)) = (&policy.cors, viewer_origin) else {
+        return;
+    };
+    let allowed = cors
+        .allow_origins
+        .iter()
+        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin));
+    if !allowed || (!cors.origin_override && out.contains_key("access-control-allow-origin")) {
+        return;
+    }
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.insert(name, value);
+        }
+    };
+    set("access-control-allow-origin", origin);
+    if cors.allow_credentials {
+        set("access-control-allow-credentials", "true");
+    }
+    if !cors.expose_headers.is_empty() {
+        set(
+            "access-control-expose-headers",
+            &cors.expose_headers.join(","),
+        );
+    }
+}
+
 /// Step 5: the response for the viewer — the origin's status and headers (hop-by-hop ones removed),
-/// the body under the idle timeout, and CloudFront's response headers.
-pub fn idle_timeout(ctx: &Context<'_>, origin: reqwest::Response) -> Response {
+/// the body under the idle timeout, CloudFront's response headers and the behavior's response headers
+/// policy.
+pub fn idle_timeout(ctx: &Context<'_>, forwarded: Forwarded) -> Response {
+    let origin = forwarded.response;
     let status = origin.status();
     let mut headers = origin.headers().clone();
     for name in [
@@ -176,6 +238,9 @@ pub fn idle_timeout(ctx: &Context<'_>, origin: reqwest::Response) -> Response {
         ) {
             out.insert(name, value);
         }
+    }
+    if let Some(policy) = &forwarded.policy {
+        apply_policy(policy, forwarded.viewer_origin.as_deref(), out);
     }
     response
 }

@@ -56,6 +56,10 @@ pub struct OriginRequest {
     pub body_is_empty: bool,
     /// With a policy that forwards Host: the viewer's, sent instead of the origin's after signing.
     pub viewer_host: Option<String>,
+    /// The behavior's response headers policy, for the answer.
+    pub response_policy: Option<crate::topology::ResponseHeadersPolicy>,
+    /// The viewer's `Origin`, for the policy's CORS.
+    pub viewer_origin: Option<String>,
 }
 
 impl OriginRequest {
@@ -73,6 +77,11 @@ pub fn viewer_headers(ctx: &Context<'_>, request: Accepted<'_>) -> OriginRequest
     let topology = &ctx.config.topology;
     let policy = request.behavior.origin_request_policy;
     let target = request.target();
+    let viewer_origin = request
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
     let mut viewer_host = None;
@@ -157,6 +166,8 @@ pub fn viewer_headers(ctx: &Context<'_>, request: Accepted<'_>) -> OriginRequest
         body: request.body,
         body_is_empty: request.body_is_empty,
         viewer_host,
+        response_policy: request.behavior.response_headers_policy.clone(),
+        viewer_origin,
     }
 }
 

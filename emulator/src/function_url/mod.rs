@@ -71,6 +71,8 @@ pub struct Context<'a> {
     pub request_id: String,
     /// The request's trace (the edge's, continued, or its own for a direct call).
     pub trace: RequestTrace,
+    /// Its `Origin` and whether it is a preflight.
+    pub cors: cors::CorsRequest,
 }
 
 /// A running Function URL: [`Served`]'s `addr()`, `url()`, `shed()` and `shutdown()`; dropping it stops
@@ -109,6 +111,7 @@ async fn handle(
         peer,
         request_id: uuid::Uuid::new_v4().to_string(),
         trace: RequestTrace::continue_or_start(&config.traces, incoming, &summary),
+        cors: cors::CorsRequest::of(request.method(), request.headers()),
     };
     let answer = pipeline(&ctx, request).await;
     finish(&ctx, answer)
@@ -127,9 +130,7 @@ async fn pipeline(
     auth::authorize(ctx, &caller)?;
     let event = event::for_request(ctx, &request, &caller);
     let invocation = invoke::invoke(ctx, event).await?;
-    let mut response = respond::respond(ctx, invocation).await?;
-    cors::add_headers(ctx, &request, &mut response);
-    Ok(response)
+    respond::respond(ctx, invocation).await
 }
 
 /// Traces and renders a refusal; every answer gets `x-amzn-RequestId` and the trace id.
@@ -157,6 +158,10 @@ fn finish(ctx: &Context<'_>, answer: Result<Response, UrlRefusal>) -> Response {
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
+    // UNSURE: whether AWS adds the CORS headers to the URL's own refusals (403, 429, 502) is not
+    // captured. It does here: CORS is configured on the URL, not the function, and without them a page
+    // could never read why it was refused.
+    cors::add_headers(ctx, &mut response);
     ctx.trace.finish(&mut response);
     response
 }

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+mod cors;
+
 use super::{Location, Module, Resource, TfError, managed_policy_name};
 
 /// One rule's verdict.
@@ -32,6 +34,16 @@ fn text(value: Option<Value>) -> String {
 
 struct Linter {
     findings: Vec<Finding>,
+}
+
+/// A list attribute's strings.
+fn list(value: Option<Value>) -> Vec<String> {
+    value
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 impl Linter {
@@ -147,6 +159,25 @@ pub fn lint(module: &Module) -> Result<Vec<Finding>, TfError> {
         }
     }
 
+    for permission in m.all("aws_lambda_permission") {
+        let action = text(m.attribute(permission, &["action"])?);
+        let scoped = m
+            .attribute(permission, &["function_url_auth_type"])?
+            .is_some();
+        if scoped {
+            // An apply-time error on AWS: InvalidParameterValueException "FunctionUrlAuthType is only
+            // supported for lambda:InvokeFunctionUrl action" (reference/aws-edge.md §4.3).
+            l.check(
+                "permission-auth-type-scope",
+                action == "lambda:InvokeFunctionUrl",
+                m.location_of(permission, "function_url_auth_type"),
+                format!("function_url_auth_type on a {action} permission"),
+                "keep function_url_auth_type on the lambda:InvokeFunctionUrl permission only (AWS refuses it on any other action at apply time)",
+            );
+        }
+    }
+
+    cors::check(&mut l, m)?;
     let cors = m
         .resource("aws_lambda_function_url")
         .is_some_and(|u| u.body.blocks().any(|b| b.identifier.as_str() == "cors"));

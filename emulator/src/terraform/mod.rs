@@ -5,6 +5,7 @@
 //! CloudFront policies by name, and `terraform_remote_state` outputs bound to fake-cognito. Anything
 //! else met on an attribute the gate needs is reported as unsupported with its file:line.
 
+pub mod headers_policy;
 pub mod lint;
 
 use std::collections::BTreeMap;
@@ -259,13 +260,34 @@ impl Module {
             }
         }
         for (name, raw) in vars {
-            let value = raw
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::String(raw.clone()));
+            let value = module.var_value(name, raw)?;
             module.variables.insert(name.clone(), value);
         }
         Ok(module)
+    }
+
+    /// A `-var` value as terraform reads it: an HCL list, object or quoted string when it looks like
+    /// one (`["http://localhost:5173"]`), else a number or the raw text.
+    fn var_value(&self, name: &str, raw: &str) -> Result<Value, TfError> {
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with(['[', '{', '"']) {
+            let at = Location {
+                file: format!("--var {name}"),
+                line: 1,
+            };
+            let body = hcl::parse(&format!("value = {raw}"))
+                .map_err(|e| TfError::Load(format!("--var {name}={raw}: {e}")))?;
+            let expr = body
+                .attributes()
+                .next()
+                .map(|a| a.expr.clone())
+                .ok_or_else(|| TfError::Load(format!("--var {name}={raw}: no value")))?;
+            return self.eval(&expr, &at);
+        }
+        Ok(raw
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(raw.to_owned())))
     }
 
     /// The single resource of a kind (the gate expects one of each).
@@ -299,6 +321,18 @@ impl Module {
             file: resource.location.file.clone(),
             line,
         }
+    }
+
+    /// Whether a (nested) block is written in a resource.
+    pub fn has_block(&self, resource: &Resource, path: &[&str]) -> bool {
+        let mut body = &resource.body;
+        for key in path {
+            match body.blocks().find(|b| b.identifier.as_str() == *key) {
+                Some(block) => body = &block.body,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// An attribute of a resource, by path (`["default_cache_behavior", "allowed_methods"]`),
@@ -420,7 +454,7 @@ impl Module {
                     .ok_or_else(|| missing("var without a name".into()))?;
                 self.variables.get(name).cloned().ok_or_else(|| {
                     missing(format!(
-                        "variable {name} has no value (give a default, a .tfvars or -var)"
+                        "variable {name} has no value: give it a default, set it in terraform.tfvars, or pass --var {name}=… (lists as HCL: --var '{name}=[\"…\"]')"
                     ))
                 })
             }
@@ -842,6 +876,7 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
                     module.attribute(distribution, &[block, "viewer_protocol_policy"])?,
                 )
                 .unwrap_or_default(),
+                response_headers_policy: headers_policy::of_behavior(module, distribution, block)?,
             })
         };
         if distribution

@@ -24,6 +24,15 @@ fn copy() -> tempfile::TempDir {
     dir
 }
 
+/// The one variable without a default: the site's origins (here the dev origins the embedded default
+/// allows).
+fn vars() -> Vec<(String, String)> {
+    vec![(
+        "allowed_origins".into(),
+        r#"["http://localhost:5173", "http://127.0.0.1:5173"]"#.into(),
+    )]
+}
+
 fn mutate(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -34,15 +43,28 @@ fn mutate(dir: &Path, file: &str, from: &str, to: &str) {
 #[tokio::test]
 async fn the_shipped_terraform_passes_the_gate_even_outside_the_repo() {
     let dir = copy();
-    let report = emulator::check::run(dir.path(), &[], real_function()).await;
+    let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
     assert!(report.passed, "{}", report.render());
-    assert_eq!(report.rules.len(), 13);
-    assert_eq!(report.scenarios.len(), 5);
+    assert_eq!(report.rules.len(), 18);
+    assert_eq!(report.scenarios.len(), 7);
+}
+
+#[tokio::test]
+async fn the_site_origins_have_no_default_and_say_how_to_give_them() {
+    let report = emulator::check::run(&shipped(), &[], real_function()).await;
+    assert!(!report.passed);
+    assert!(
+        report.errors.iter().any(|e| e.contains(
+            "variable allowed_origins has no value: give it a default, set it in terraform.tfvars, or pass --var allowed_origins="
+        )),
+        "{}",
+        report.render()
+    );
 }
 
 #[test]
 fn the_terraforms_topology_is_the_emulators_embedded_default() {
-    let module = Module::load(&shipped(), &[]).unwrap();
+    let module = Module::load(&shipped(), &vars()).unwrap();
     assert_eq!(
         terraform::topology(&module).unwrap(),
         emulator::Topology::default()
@@ -51,7 +73,7 @@ fn the_terraforms_topology_is_the_emulators_embedded_default() {
 
 #[tokio::test]
 async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
-    let cases: [(&str, &str, &str, &str); 13] = [
+    let cases: [(&str, &str, &str, &str); 18] = [
         (
             "url-auth-iam",
             "lambda.tf",
@@ -91,8 +113,8 @@ async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
         (
             "methods-allowed",
             "cloudfront.tf",
-            "allowed_methods          = [\"DELETE\", \"GET\", \"HEAD\", \"OPTIONS\", \"PATCH\", \"POST\", \"PUT\"]",
-            "allowed_methods          = [\"GET\", \"HEAD\"]",
+            "allowed_methods            = [\"DELETE\", \"GET\", \"HEAD\", \"OPTIONS\", \"PATCH\", \"POST\", \"PUT\"]",
+            "allowed_methods            = [\"GET\", \"HEAD\"]",
         ),
         (
             "origin-request-no-host",
@@ -115,14 +137,44 @@ async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
         (
             "viewer-https",
             "cloudfront.tf",
-            "viewer_protocol_policy   = \"redirect-to-https\"",
-            "viewer_protocol_policy   = \"allow-all\"",
+            "viewer_protocol_policy     = \"redirect-to-https\"",
+            "viewer_protocol_policy     = \"allow-all\"",
         ),
         (
             "origin-is-function-url",
             "cloudfront.tf",
             "domain_name              = local.function_url_domain",
             "domain_name              = \"example.com\"",
+        ),
+        (
+            "cors-present",
+            "lambda.tf",
+            "  cors {",
+            "  dynamic_cors_removed {",
+        ),
+        (
+            "cors-allows-client",
+            "lambda.tf",
+            "allow_headers = [\"content-type\", \"x-amz-content-sha256\", \"x-chatbot-authorization\"]",
+            "allow_headers = [\"content-type\", \"x-chatbot-authorization\"]",
+        ),
+        (
+            "cors-origins",
+            "lambda.tf",
+            "allow_origins = var.allowed_origins",
+            "allow_origins = [\"*\"]",
+        ),
+        (
+            "cors-one-layer",
+            "cloudfront.tf",
+            "  security_headers_config {",
+            "  cors_config {\n    access_control_allow_credentials = false\n    origin_override = true\n    access_control_allow_origins {\n      items = [\"http://localhost:5173\"]\n    }\n    access_control_allow_methods {\n      items = [\"POST\"]\n    }\n    access_control_allow_headers {\n      items = [\"content-type\"]\n    }\n  }\n\n  security_headers_config {",
+        ),
+        (
+            "permission-auth-type-scope",
+            "cloudfront.tf",
+            "  invoked_via_function_url = true",
+            "  invoked_via_function_url = true\n  function_url_auth_type   = \"AWS_IAM\"",
         ),
         (
             "function-env",
@@ -134,7 +186,7 @@ async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
     for (rule, file, from, to) in cases {
         let dir = copy();
         mutate(dir.path(), file, from, to);
-        let report = emulator::check::run(dir.path(), &[], real_function()).await;
+        let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
         assert!(!report.passed, "{rule}: the gate passed a broken copy");
         let failed: Vec<&str> = report
             .rules
@@ -147,7 +199,11 @@ async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
             "{rule}: failed rules were {failed:?}\n{}",
             report.render()
         );
-        let finding = report.rules.iter().find(|f| f.rule == rule).unwrap();
+        let finding = report
+            .rules
+            .iter()
+            .find(|f| f.rule == rule && !f.passed)
+            .unwrap();
         assert!(
             finding.location.starts_with(file),
             "{rule}: located at {}",
@@ -171,7 +227,7 @@ async fn a_broken_grant_also_fails_the_scenarios() {
         "action                   = \"lambda:InvokeFunction\"",
         "action                   = \"lambda:GetFunction\"",
     );
-    let report = emulator::check::run(dir.path(), &[], real_function()).await;
+    let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
     let happy = report
         .scenarios
         .iter()
@@ -204,7 +260,7 @@ fn unsupported_constructs_are_reported_with_their_location() {
         "memory_size                    = var.memory_size",
         "memory_size                    = max(var.memory_size, 512)",
     );
-    let module = Module::load(dir.path(), &[]).unwrap();
+    let module = Module::load(dir.path(), &vars()).unwrap();
     let error = terraform::topology(&module).unwrap_err().to_string();
     assert!(
         error.contains("lambda.tf:") && error.contains("unsupported: function max()"),
@@ -216,10 +272,41 @@ fn unsupported_constructs_are_reported_with_their_location() {
 fn variables_come_from_tfvars_and_dash_var() {
     let dir = copy();
     std::fs::write(dir.path().join("terraform.tfvars"), "memory_size = 512\n").unwrap();
-    let module = Module::load(dir.path(), &[("timeout".into(), "30".into())]).unwrap();
+    let mut vars = vars();
+    vars.push(("timeout".into(), "30".into()));
+    let module = Module::load(dir.path(), &vars).unwrap();
     let topology = terraform::topology(&module).unwrap();
     assert_eq!(
         (topology.function.memory_mb, topology.function.timeout_s),
         (512, 30)
+    );
+}
+
+#[tokio::test]
+async fn a_function_that_sets_its_own_cors_headers_fails_the_gate() {
+    let dir = copy();
+    mutate(
+        dir.path(),
+        "lambda.tf",
+        "GEMINI_MODEL             = var.gemini_model",
+        "GEMINI_MODEL             = var.gemini_model\n      BEHAVIOUR                = \"cors\"",
+    );
+    let report =
+        emulator::check::run(dir.path(), &vars(), emulator::testing::scripted_function()).await;
+    assert!(!report.passed);
+    let one_header = report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "cors-one-header")
+        .unwrap();
+    assert!(!one_header.passed, "{one_header:?}");
+    assert!(
+        one_header
+            .detail
+            .contains("access-control-allow-origin 2 time(s)")
+            && one_header
+                .detail
+                .contains("remove them, the function URL adds them"),
+        "{one_header:?}"
     );
 }

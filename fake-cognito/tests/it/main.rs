@@ -3,6 +3,7 @@
 mod api;
 mod aws_cli;
 mod binary;
+mod cors;
 mod discovery;
 mod hooks;
 mod independent_verifier;
