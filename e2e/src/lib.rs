@@ -37,6 +37,8 @@ pub struct Setup {
     pub gemini_tls: bool,
     /// Origin read timeout override.
     pub origin_read_timeout: Option<Duration>,
+    /// Serve the local chat page here (its origins join CORS).
+    pub site_addr: Option<std::net::SocketAddr>,
 }
 
 impl Setup {
@@ -48,6 +50,7 @@ impl Setup {
             function,
             gemini_tls: false,
             origin_read_timeout: None,
+            site_addr: None,
         }
     }
 }
@@ -69,6 +72,8 @@ impl TestChain {
         config.topology = setup.topology;
         config.clock = clock.clone();
         config.origin_read_timeout = setup.origin_read_timeout;
+        config.site_addr = setup.site_addr;
+        config.amplify_bundle = Some(emulator::site::default_amplify_bundle());
         let tls = setup
             .gemini_tls
             .then(|| tempfile::tempdir().expect("a temp dir for the CA"));

@@ -41,6 +41,10 @@ pub struct ChainConfig {
     pub origin_read_timeout: Option<Duration>,
     /// The limits of the edge, the Function URL and SSM.
     pub limits: Limits,
+    /// The local chat page's listener (its origins join CORS); `None`: no page.
+    pub site_addr: Option<SocketAddr>,
+    /// The Amplify bundle the page serves, when built.
+    pub amplify_bundle: Option<PathBuf>,
 }
 
 impl ChainConfig {
@@ -59,6 +63,8 @@ impl ChainConfig {
             clock: Arc::new(SystemClock),
             origin_read_timeout: None,
             limits: Limits::default(),
+            site_addr: None,
+            amplify_bundle: None,
         }
     }
 }
@@ -98,6 +104,8 @@ pub struct Chain {
     pub url: function_url::Handle,
     /// The CloudFront edge.
     pub edge: edge::Handle,
+    /// The local chat page, when asked for.
+    pub site: Option<crate::site::Handle>,
     /// The traces of every request.
     pub traces: TraceStore,
 }
@@ -113,6 +121,23 @@ fn bind_error(flag: &'static str, addr: SocketAddr, why: impl ToString) -> Chain
 impl Chain {
     /// Starts every component.
     pub async fn start(config: ChainConfig) -> Result<Self, ChainError> {
+        let mut config = config;
+        // The page's listener first: its origin must be in CORS before the URL starts.
+        let site_listener = match config.site_addr {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| bind_error("--site-addr", addr, e))?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| bind_error("--site-addr", addr, e))?;
+                for origin in crate::site::origins(bound) {
+                    config.topology.allow_origin(&origin);
+                }
+                Some(listener)
+            }
+            None => None,
+        };
         let cognito = fake_cognito::FakeCognito::spawn(fake_cognito::Config {
             addr: config.cognito_addr,
             ..config.cognito.clone()
@@ -183,6 +208,30 @@ impl Chain {
         })
         .await
         .map_err(|e| bind_error("--edge-addr", config.edge_addr, e))?;
+        let site = match site_listener {
+            Some(listener) => {
+                let env = &topology.function.env;
+                let value = |name: &str| env.get(name).cloned().unwrap_or_default();
+                Some(
+                    crate::site::serve(
+                        listener,
+                        crate::site::Config {
+                            chatbot_url: format!("{}/chatbot", edge.url()),
+                            cognito_url: cognito.url().to_owned(),
+                            user_pool_id: value("COGNITO_USER_POOL_ID"),
+                            client_id: value("COGNITO_CLIENT_ID"),
+                            username: fake_cognito::config::DEFAULT_USERNAME.into(),
+                            password: fake_cognito::config::DEFAULT_PASSWORD.into(),
+                            amplify_bundle: config.amplify_bundle.clone(),
+                            limits: config.limits,
+                        },
+                    )
+                    .await
+                    .map_err(|e| ChainError::Start(format!("site: {e}")))?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
             topology,
             cognito,
@@ -191,6 +240,7 @@ impl Chain {
             invoker,
             url,
             edge,
+            site,
             traces,
         })
     }
@@ -203,6 +253,7 @@ impl Chain {
             "function_url": self.url.url(),
             "cognito_url": self.cognito.url(),
             "gemini_url": self.gemini.url(),
+            "site_url": self.site.as_ref().map(|s| format!("{}/", s.url())),
             "region": self.topology.region,
             "user_pool_id": env.get("COGNITO_USER_POOL_ID").cloned().unwrap_or_default(),
             "client_id": env.get("COGNITO_CLIENT_ID").cloned().unwrap_or_default(),
@@ -217,6 +268,9 @@ impl Chain {
     /// Stops everything in request order — the edge, the Function URL, the execution environments
     /// (their processes), SSM, then the fakes — each awaited before the next.
     pub async fn shutdown(self) {
+        if let Some(site) = self.site {
+            site.shutdown().await;
+        }
         self.edge.shutdown().await;
         self.url.shutdown().await;
         self.invoker.shutdown().await;

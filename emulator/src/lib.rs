@@ -13,6 +13,7 @@
 //! - [`pattern`]: `*`/`?` wildcards (path patterns, `ArnLike`).
 //! - [`sigv4`]: SigV4 verification (parse → compute → verify).
 //! - [`ssm`]: SSM `GetParameter` for the function's Gemini key.
+//! - [`site`]: the local chat page `up` serves (the browser half).
 //! - [`client`]: the reference client (what the browser must do); [`scenarios`]: the canonical scenarios.
 //! - [`check`]: `emulator check`, the pre-apply gate.
 //! - [`terraform`]: the Terraform reader, the gate's lint rules, and the topology it describes.
@@ -35,6 +36,7 @@ pub mod runtime;
 pub mod scenarios;
 pub mod server;
 pub mod sigv4;
+pub mod site;
 pub mod ssm;
 pub mod terraform;
 pub mod testing;

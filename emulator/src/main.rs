@@ -77,6 +77,15 @@ struct UpArgs {
     /// fake-gemini.
     #[arg(long, default_value = "127.0.0.1:9300")]
     gemini_addr: std::net::SocketAddr,
+    /// The local chat page (its origin is allowed through CORS). Not 5173: the site's own Vite dev
+    /// server runs there.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    site_addr: std::net::SocketAddr,
+    /// The Amplify v6 bundle the page signs in with (default: web/dist/amplify.js of this checkout,
+    /// made by `npm ci && npm run build` in web/; without it the page signs in with a few lines of
+    /// USER_PASSWORD_AUTH).
+    #[arg(long)]
+    amplify_bundle: Option<PathBuf>,
     /// A fake-gemini scenario file (TOML) instead of the default tutor answer.
     #[arg(long)]
     gemini_script: Option<PathBuf>,
@@ -318,6 +327,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     config.url_addr = args.url_addr;
     config.cognito_addr = args.cognito_addr;
     config.gemini_addr = args.gemini_addr;
+    config.site_addr = Some(args.site_addr);
+    config.amplify_bundle = Some(
+        args.amplify_bundle
+            .clone()
+            .unwrap_or_else(emulator::site::default_amplify_bundle),
+    );
     config.cognito.key_cache_dir = emulator::chain::default_key_cache();
     if let Some(script) = &args.gemini_script {
         fake_gemini::Script::from_file(script)?.apply(&mut config.gemini);
@@ -381,6 +396,12 @@ async fn print_welcome(
         summary["client_id"].as_str().unwrap_or("")
     );
     println!("  Gemini (fake)     {}", chain.gemini.url());
+    if let Some(site) = &chain.site {
+        println!(
+            "  chat page         {}/  (open it in a browser: sign in, ask, watch it stream)",
+            site.url()
+        );
+    }
     println!(
         "  demo user         {} / {}",
         summary["username"].as_str().unwrap_or(""),

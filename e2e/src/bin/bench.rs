@@ -89,6 +89,67 @@ async fn main() {
     micro(&mut table).await;
     chain(&mut table).await;
     moto(&mut table).await;
+    browser(&mut table).await;
+}
+
+/// Click on Ask → first delta in the DOM, in headless Chromium on the local chat page (20 asks).
+async fn browser(table: &mut Table) {
+    use tokio::io::AsyncWriteExt as _;
+    const WHAT: &str = "browser: click → first delta in the DOM (Chromium, 20 asks) p50 / max";
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    if !std::path::Path::new("/usr/bin/chromium").exists() || !web.join("node_modules").exists() {
+        table.row(
+            WHAT,
+            "skipped: needs /usr/bin/chromium and npm ci in web/".into(),
+            "—",
+        );
+        return;
+    }
+    let mut setup = Setup::new(function(), vec![Scenario::stream(["first", " rest"])]);
+    setup.site_addr = Some("127.0.0.1:0".parse().unwrap());
+    let chain = TestChain::start(setup).await;
+    let plan = serde_json::json!({
+        "pageUrl": format!("{}/", chain.chain.site.as_ref().unwrap().url()),
+        "measure": 20,
+    });
+    let mut child = tokio::process::Command::new("node")
+        .arg("tests/browser/drive.mjs")
+        .current_dir(&web)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(plan.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let mut samples: Vec<Duration> = result["firstDeltaMs"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|ms| ms.as_f64())
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                .collect()
+        })
+        .unwrap_or_default();
+    if samples.is_empty() {
+        table.row(WHAT, format!("failed: {}", result["failure"]), "—");
+        return;
+    }
+    let p50 = percentile(&mut samples, 50.0);
+    let max = percentile(&mut samples, 100.0);
+    table.row(
+        WHAT,
+        format!(
+            "{} / {} (signed in with {})",
+            millis(p50),
+            millis(max),
+            result["signIn"]["flow"]
+        ),
+        "—",
+    );
 }
 
 async fn micro(table: &mut Table) {

@@ -1,5 +1,6 @@
 //! The end-to-end suite: each test one scenario, through the whole chain, offline.
 
+mod browser;
 mod cors;
 mod faults;
 mod happy;
@@ -8,3 +9,4 @@ mod lifecycle;
 mod live;
 mod security;
 mod support;
+mod web_client;

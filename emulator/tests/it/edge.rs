@@ -328,6 +328,8 @@ async fn up_json_then_chat_then_sigterm_leaves_no_process_behind() {
             "127.0.0.1:0",
             "--gemini-addr",
             "127.0.0.1:0",
+            "--site-addr",
+            "127.0.0.1:0",
         ])
         .env("XDG_CACHE_HOME", key_cache.path())
         .stdout(std::process::Stdio::piped())
@@ -349,6 +351,7 @@ async fn up_json_then_chat_then_sigterm_leaves_no_process_behind() {
         "username",
         "password",
         "iam_users",
+        "site_url",
     ] {
         assert!(summary.get(key).is_some(), "{key} in {line}");
     }
