@@ -39,12 +39,14 @@ pub struct ChainConfig {
     pub clock: Arc<dyn Clock>,
     /// Overrides the origin read timeout (tests).
     pub origin_read_timeout: Option<Duration>,
-    /// The limits of the edge, the Function URL and SSM.
+    /// The limits of every listener (the edge, the Function URL, SSM, the page and the fakes).
     pub limits: Limits,
     /// The local chat page's listener (its origins join CORS); `None`: no page.
     pub site_addr: Option<SocketAddr>,
     /// The Amplify bundle the page serves, when built.
     pub amplify_bundle: Option<PathBuf>,
+    /// How long an idle execution environment is kept.
+    pub environment_idle_timeout: Duration,
 }
 
 impl ChainConfig {
@@ -65,6 +67,7 @@ impl ChainConfig {
             limits: Limits::default(),
             site_addr: None,
             amplify_bundle: None,
+            environment_idle_timeout: crate::runtime::IDLE_TIMEOUT,
         }
     }
 }
@@ -140,6 +143,8 @@ impl Chain {
         };
         let cognito = fake_cognito::FakeCognito::spawn(fake_cognito::Config {
             addr: config.cognito_addr,
+            header_read_timeout: config.limits.header_read_timeout,
+            max_connections: config.limits.max_connections,
             ..config.cognito.clone()
         })
         .await
@@ -151,6 +156,8 @@ impl Chain {
         })?;
         let gemini = fake_gemini::FakeGemini::spawn(fake_gemini::Config {
             addr: config.gemini_addr,
+            header_read_timeout: config.limits.header_read_timeout,
+            max_connections: config.limits.max_connections,
             ..config.gemini.clone()
         })
         .await
@@ -185,6 +192,7 @@ impl Chain {
             topology: topology.clone(),
             process: config.function.clone(),
             overlay,
+            idle_timeout: config.environment_idle_timeout,
         });
         let traces = TraceStore::default();
         let url = function_url::spawn(function_url::Config {

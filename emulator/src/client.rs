@@ -112,10 +112,52 @@ pub struct EventStream {
     /// The response's headers.
     pub headers: reqwest::header::HeaderMap,
     body: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+    parser: SseParser,
+    pending: std::collections::VecDeque<Received>,
+}
+
+/// The function's SSE, parsed incrementally from bytes in any split: events and keep-alives.
+#[derive(Debug, Default)]
+pub struct SseParser {
     buffer: Vec<u8>,
     event: Option<String>,
     data: Vec<String>,
-    pending: std::collections::VecDeque<Received>,
+}
+
+impl SseParser {
+    /// A parser at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Consumes bytes; every event and keep-alive they complete, in order.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Received>, ClientError> {
+        let mut out = Vec::new();
+        for &byte in bytes {
+            if byte != b'\n' {
+                self.buffer.push(byte);
+                continue;
+            }
+            let line = String::from_utf8(std::mem::take(&mut self.buffer))
+                .map_err(|e| ClientError::Stream(e.to_string()))?;
+            let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
+            if line.is_empty() {
+                if let Some(name) = self.event.take() {
+                    let data = std::mem::take(&mut self.data).join("\n");
+                    let event = Event::from_parts(&name, &data)
+                        .map_err(|e| ClientError::Stream(format!("{name}: {e}")))?;
+                    out.push(Received::Event(event));
+                }
+            } else if line == ": keep-alive" {
+                out.push(Received::KeepAlive);
+            } else if let Some(name) = line.strip_prefix("event: ") {
+                self.event = Some(name.to_owned());
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                self.data.push(data.to_owned());
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl std::fmt::Debug for EventStream {
@@ -155,29 +197,7 @@ impl EventStream {
     }
 
     fn feed(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        for &byte in bytes {
-            if byte != b'\n' {
-                self.buffer.push(byte);
-                continue;
-            }
-            let line = String::from_utf8(std::mem::take(&mut self.buffer))
-                .map_err(|e| ClientError::Stream(e.to_string()))?;
-            let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
-            if line.is_empty() {
-                if let Some(name) = self.event.take() {
-                    let data = std::mem::take(&mut self.data).join("\n");
-                    let event = Event::from_parts(&name, &data)
-                        .map_err(|e| ClientError::Stream(format!("{name}: {e}")))?;
-                    self.pending.push_back(Received::Event(event));
-                }
-            } else if line == ": keep-alive" {
-                self.pending.push_back(Received::KeepAlive);
-            } else if let Some(name) = line.strip_prefix("event: ") {
-                self.event = Some(name.to_owned());
-            } else if let Some(data) = line.strip_prefix("data: ") {
-                self.data.push(data.to_owned());
-            }
-        }
+        self.pending.extend(self.parser.feed(bytes)?);
         Ok(())
     }
 }
@@ -322,9 +342,7 @@ impl Client {
             trace_id,
             headers: response.headers().clone(),
             body: response.bytes_stream().boxed(),
-            buffer: Vec::new(),
-            event: None,
-            data: Vec::new(),
+            parser: SseParser::new(),
             pending: Default::default(),
         }))
     }
@@ -392,9 +410,7 @@ mod tests {
             trace_id: None,
             headers: Default::default(),
             body: futures_util::stream::empty().boxed(),
-            buffer: Vec::new(),
-            event: None,
-            data: Vec::new(),
+            parser: SseParser::new(),
             pending: Default::default(),
         }
     }

@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Starts the whole chain — CloudFront edge, Function URL, Runtime API with the real function,
     /// fake Cognito and Gemini, SSM — and prints what to do next.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// The gate before `terraform apply`: reads the Terraform in DIR, lints the cross-resource rules,
     /// runs the canonical scenarios through a chain configured from it, and exits non-zero on any failure.
     Check(CheckArgs),
@@ -94,6 +94,16 @@ struct UpArgs {
     /// http://127.0.0.1:5173) and the chat page `up` serves.
     #[arg(long = "allow-origin", value_parser = parse_origin)]
     allow_origins: Vec<String>,
+    /// Seconds a connection may take to send a whole request head, or stay idle between requests,
+    /// before it is closed (every listener; also the request-body stall limit).
+    #[arg(long, default_value_t = 30)]
+    header_timeout_s: u64,
+    /// Seconds an idle execution environment is kept warm before its process is stopped.
+    #[arg(long, default_value_t = 300)]
+    environment_idle_s: u64,
+    /// Open connections per listener at most; more are closed at accept.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
     /// A Terraform variable for --terraform (NAME=VALUE; lists as HCL: 'allowed_origins=["…"]').
     #[arg(long = "var", value_parser = parse_pair)]
     vars: Vec<(String, String)>,
@@ -174,7 +184,7 @@ fn run() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e)),
         Command::Up(args) => {
             init_logs("lambda=info,emulator=info,fake_cognito=warn,fake_gemini=warn");
-            runtime.block_on(up(args))
+            runtime.block_on(up(*args))
         }
         Command::Chat(args) => runtime.block_on(chat(args)),
         Command::Check(args) => {
@@ -236,6 +246,7 @@ async fn invoke(
         topology,
         process: function_process(function_binary)?,
         overlay: overlay.into_iter().collect::<BTreeMap<_, _>>(),
+        idle_timeout: emulator::runtime::IDLE_TIMEOUT,
     });
     let result = invoker.invoke(event.into()).await;
     let outcome = match result {
@@ -328,6 +339,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     config.cognito_addr = args.cognito_addr;
     config.gemini_addr = args.gemini_addr;
     config.site_addr = Some(args.site_addr);
+    config.environment_idle_timeout = std::time::Duration::from_secs(args.environment_idle_s);
+    config.limits = emulator::server::Limits {
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout_s),
+        body_idle_timeout: std::time::Duration::from_secs(args.header_timeout_s),
+        max_connections: args.max_connections,
+        ..emulator::server::Limits::default()
+    };
     config.amplify_bundle = Some(
         args.amplify_bundle
             .clone()

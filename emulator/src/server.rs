@@ -213,22 +213,43 @@ pub enum BodyError {
 
 /// Reads a whole request body: at most `limit` bytes, no gap longer than `idle` between frames.
 pub async fn read_body(body: Body, limit: usize, idle: Duration) -> Result<Bytes, BodyError> {
+    read_body_draining(body, limit, 0, idle).await
+}
+
+/// [`read_body`], but a body over `limit` is read on (and thrown away) up to `drain` more bytes before
+/// `TooLarge` is answered — so a client still sending gets the refusal instead of a broken pipe.
+pub async fn read_body_draining(
+    body: Body,
+    limit: usize,
+    drain: usize,
+    idle: Duration,
+) -> Result<Bytes, BodyError> {
     let mut body = body;
     let mut out = BytesMut::new();
+    let mut over = 0usize;
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => return Err(BodyError::Stalled(idle)),
-            Ok(None) => return Ok(out.freeze()),
+            Ok(None) => break,
             Ok(Some(Err(error))) => return Err(BodyError::Malformed(error.to_string())),
             Ok(Some(Ok(frame))) => frame,
         };
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over > 0 || out.len() + data.len() > limit {
+            over = over.saturating_add(data.len());
+            if over > drain {
                 return Err(BodyError::TooLarge { limit });
             }
+        } else {
             out.extend_from_slice(&data);
         }
     }
+    if over > 0 {
+        return Err(BodyError::TooLarge { limit });
+    }
+    Ok(out.freeze())
 }
 
 /// The headers as (name, value) pairs, in arrival order (SigV4 and the event need them so).

@@ -521,7 +521,7 @@ impl Default for Distribution {
 pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     (
         "strict-transport-security",
-        "max-age=31536000; includeSubDomains",
+        "max-age=31536000; includeSubDomains; preload",
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),

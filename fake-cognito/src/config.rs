@@ -67,6 +67,11 @@ pub struct Config {
     pub key_cache_dir: Option<PathBuf>,
     /// The user pools.
     pub pools: Vec<PoolConfig>,
+    /// A connection that sends no complete request head for this long is closed (a silent or
+    /// half-sent connection, or an idle keep-alive), as real servers do.
+    pub header_read_timeout: std::time::Duration,
+    /// Open connections at most; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 /// How the `iss` claim (and the discovery documents) name the pool.
@@ -105,6 +110,9 @@ pub struct PoolConfig {
     pub access_token_key: KeySource,
     /// Minimum password length (Cognito default 8).
     pub password_min_length: usize,
+    /// Cognito's temporary lockout after five failed password sign-ins ([`crate::lockout`]); real
+    /// pools always have it, `false` turns it off for tests that hammer wrong passwords.
+    pub lockout: bool,
     /// App clients.
     pub clients: Vec<ClientConfig>,
     /// Users present at start.
@@ -168,6 +176,8 @@ impl Default for Config {
             issuer: IssuerMode::Aws,
             key_cache_dir: None,
             pools: vec![PoolConfig::default_pool()],
+            header_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
         }
     }
 }
@@ -180,6 +190,7 @@ impl PoolConfig {
             id_token_key: KeySource::Generate,
             access_token_key: KeySource::Generate,
             password_min_length: 8,
+            lockout: true,
             clients: vec![ClientConfig::new(DEFAULT_CLIENT_ID)],
             users: vec![UserConfig {
                 username: DEFAULT_USERNAME.to_owned(),
@@ -365,6 +376,8 @@ struct FilePool {
     id_token_key_pem: Option<PathBuf>,
     access_token_key_pem: Option<PathBuf>,
     password_min_length: Option<usize>,
+    #[serde(default = "yes")]
+    lockout: bool,
     #[serde(default, rename = "client")]
     clients: Vec<FileClient>,
     #[serde(default, rename = "user")]
@@ -418,6 +431,7 @@ impl FileConfig {
                 id_token_key: key(pool.id_token_key_pem),
                 access_token_key: key(pool.access_token_key_pem),
                 password_min_length: pool.password_min_length.unwrap_or(8),
+                lockout: pool.lockout,
                 clients: pool
                     .clients
                     .into_iter()

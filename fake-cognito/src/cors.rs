@@ -6,7 +6,8 @@
 //! documentation or issues. What is certain is that browser sign-in works from any origin (Amplify
 //! documents no CORS configuration for user pools). The choices: `*` for the origin (the API is public
 //! and credential-less: tokens travel in the body); the requested headers reflected in the preflight
-//! (whatever Amplify adds — `content-type`, `x-amz-target`, `x-amz-user-agent` — is allowed); methods
+//! (Amplify v6 in Chromium asks for `amz-sdk-invocation-id`, `amz-sdk-request`, `cache-control`,
+//! `content-type`, `x-amz-target`, `x-amz-user-agent` — the e2e browser test records it); methods
 //! `POST, GET, OPTIONS`; `x-amzn-RequestId`, `x-amzn-ErrorType`, `x-amzn-ErrorMessage` and `Date`
 //! exposed, the headers AWS's browser SDKs read for errors; a one-day preflight cache.
 

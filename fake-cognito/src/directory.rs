@@ -79,6 +79,7 @@ struct User {
     created: u64,
     modified: u64,
     confirmation_code: Option<String>,
+    lockout: crate::lockout::Lockout,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +212,7 @@ impl Directory {
                         created: now,
                         modified: now,
                         confirmation_code: None,
+                        lockout: Default::default(),
                     },
                 );
             }
@@ -387,13 +389,32 @@ impl PoolState {
         now: u64,
     ) -> Result<SignIn, CognitoError> {
         let key = username.to_lowercase();
-        let Some(user) = self.users.get(&key) else {
+        if !self.users.contains_key(&key) {
             return Err(user_missing(client));
+        }
+        let right = self.users[&key].password == password;
+        self.password_checked(&key, right, now)?;
+        self.password_verified(client, key, now)
+    }
+
+    /// Counts a password check against the user's lockout: refused while locked out, a wrong
+    /// password counted (and refused), a right one resetting the count.
+    fn password_checked(&mut self, key: &str, right: bool, now: u64) -> Result<(), CognitoError> {
+        let enforced = self.config.lockout;
+        let Some(user) = self.users.get_mut(key) else {
+            return Err(CognitoError::incorrect_credentials());
         };
-        if user.password != password {
+        if enforced {
+            user.lockout.admit(now)?;
+        }
+        if !right {
+            if enforced {
+                user.lockout.failed(now);
+            }
             return Err(CognitoError::incorrect_credentials());
         }
-        self.password_verified(client, key, now)
+        user.lockout.succeeded();
+        Ok(())
     }
 
     /// What follows a proven password: a disabled or unconfirmed user is refused, a user with a
@@ -527,8 +548,11 @@ impl PoolState {
             signature,
         );
         match exchange.user_key {
-            Some(key) if matches => self.password_verified(client, key, now),
-            _ => Err(CognitoError::incorrect_credentials()),
+            Some(key) => {
+                self.password_checked(&key, matches, now)?;
+                self.password_verified(client, key, now)
+            }
+            None => Err(CognitoError::incorrect_credentials()),
         }
     }
 
@@ -705,6 +729,7 @@ impl PoolState {
                 created: now,
                 modified: now,
                 confirmation_code: Some(code),
+                lockout: Default::default(),
             },
         );
         Ok(SignUpResult {
@@ -783,6 +808,7 @@ impl PoolState {
             created: now,
             modified: now,
             confirmation_code: None,
+            lockout: Default::default(),
         };
         let described = describe_user(&user);
         self.users.insert(key, user);

@@ -18,6 +18,7 @@
 //! - [`keys`]: RSA keys, their `kid`, their JWK.
 //! - [`tokens`]: claim sets and signing.
 //! - `directory`: users, refresh tokens and challenge sessions, and Cognito's rules for them.
+//! - [`lockout`]: Cognito's temporary lockout after failed password sign-ins.
 //! - [`api`]: the JSON API envelope, one function per operation, and the error table.
 //! - [`srp`]: Cognito's SRP-6a (`USER_SRP_AUTH`), server and client halves.
 //! - [`cors`]: CORS as Cognito's endpoint answers it (browser sign-in from any origin).
@@ -33,6 +34,7 @@ mod directory;
 mod discovery;
 pub mod hooks;
 pub mod keys;
+pub mod lockout;
 mod server;
 pub mod srp;
 pub mod tokens;

@@ -112,6 +112,56 @@ async fn add_request_id(mut response: Response) -> Response {
     response
 }
 
+/// Serves `app` until `shutdown` fires: HTTP/1.1, a header-read timeout (silent, half-sent and idle
+/// keep-alive connections are closed), at most `max_connections` open (more are shed at accept), and
+/// in-flight requests finished on shutdown.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    (header_read_timeout, max_connections): (std::time::Duration, usize),
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    use tower::ServiceExt as _;
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!("over {max_connections} connections: shed one");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: axum::http::Request<_>| {
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let watched = graceful.watch(connection);
+        connections.spawn(async move {
+            let _ = watched.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// The entry point: `FakeCognito::spawn(config)`.
 #[derive(Debug)]
 pub struct FakeCognito;
@@ -151,16 +201,8 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
     });
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = router(state.clone());
-    let join = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
-            })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "fake-cognito server stopped");
-        }
-    });
+    let limits = (config.header_read_timeout, config.max_connections);
+    let join = tokio::spawn(accept_loop(listener, app, limits, shutdown_rx));
     Ok(Handle {
         addr,
         base_url,

@@ -34,6 +34,11 @@ pub struct Config {
     pub default_scenario: bool,
     /// Serve HTTPS with a generated CA, whose PEM is written to this path.
     pub tls_ca_path: Option<PathBuf>,
+    /// A connection that sends no complete request head for this long is closed (a silent or
+    /// half-sent connection, or an idle keep-alive), as real servers do.
+    pub header_read_timeout: std::time::Duration,
+    /// Open connections at most; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -45,6 +50,8 @@ impl Default for Config {
             scenarios: Vec::new(),
             default_scenario: true,
             tls_ca_path: None,
+            header_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
         }
     }
 }

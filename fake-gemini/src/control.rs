@@ -127,10 +127,58 @@ impl RecordedRequest {
 /// The placeholder that replaces the API key in recorded requests.
 pub const REDACTED: &str = "[redacted]";
 
+/// How many requests the journal keeps (older ones are dropped, and counted).
+pub const JOURNAL_MAX_REQUESTS: usize = 1000;
+/// How many bytes of request bodies the journal keeps.
+pub const JOURNAL_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// The most of one body the journal keeps; a longer body is recorded as its size only.
+pub const JOURNAL_MAX_BODY: usize = 1024 * 1024;
+
+/// One journal entry: what verification needs, the body as the raw bytes (parsed when read).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub index: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+    pub body_len: usize,
+    pub scenario: Option<String>,
+}
+
+impl Entry {
+    fn recorded(&self) -> RecordedRequest {
+        let body = if self.body_len > self.body.len() {
+            Value::String(format!("[a body of {} bytes, not kept]", self.body_len))
+        } else {
+            serde_json::from_slice(&self.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        };
+        RecordedRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body,
+            scenario: self.scenario.clone(),
+        }
+    }
+}
+
+/// The request journal: bounded in count and bytes, the oldest dropped first.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    entries: std::collections::VecDeque<Entry>,
+    bytes: usize,
+    total: u64,
+    dropped: u64,
+}
+
 /// Journal, stream counts and expectations.
 #[derive(Debug)]
 pub(crate) struct Observations {
-    pub requests: Mutex<Vec<RecordedRequest>>,
+    pub journal: Mutex<Journal>,
     pub streams: watch::Sender<StreamCounts>,
     pub expected: Mutex<Option<usize>>,
 }
@@ -138,7 +186,7 @@ pub(crate) struct Observations {
 impl Default for Observations {
     fn default() -> Self {
         Self {
-            requests: Mutex::default(),
+            journal: Mutex::default(),
             streams: watch::Sender::new(StreamCounts::default()),
             expected: Mutex::default(),
         }
@@ -146,20 +194,49 @@ impl Default for Observations {
 }
 
 impl Observations {
-    pub fn record(&self, request: RecordedRequest) -> usize {
-        let mut requests = lock(&self.requests);
-        requests.push(request);
-        requests.len() - 1
+    /// Records a request (its body cut to [`JOURNAL_MAX_BODY`]); returns its index.
+    pub fn record(&self, mut entry: Entry) -> u64 {
+        entry.body_len = entry.body.len();
+        if entry.body.len() > JOURNAL_MAX_BODY {
+            entry.body = bytes::Bytes::new();
+        }
+        let mut journal = lock(&self.journal);
+        entry.index = journal.total;
+        journal.total += 1;
+        journal.bytes += entry.body.len();
+        journal.entries.push_back(entry);
+        while journal.entries.len() > JOURNAL_MAX_REQUESTS || journal.bytes > JOURNAL_MAX_BYTES {
+            match journal.entries.pop_front() {
+                Some(old) => {
+                    journal.bytes -= old.body.len();
+                    journal.dropped += 1;
+                }
+                None => break,
+            }
+        }
+        journal.total - 1
     }
 
-    pub fn set_scenario(&self, index: usize, scenario: &str) {
-        if let Some(request) = lock(&self.requests).get_mut(index) {
-            request.scenario = Some(scenario.to_owned());
+    pub fn set_scenario(&self, index: u64, scenario: &str) {
+        let mut journal = lock(&self.journal);
+        if let Some(entry) = journal.entries.iter_mut().rev().find(|e| e.index == index) {
+            entry.scenario = Some(scenario.to_owned());
         }
     }
 
+    /// The requests still kept, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.requests).clone()
+        lock(&self.journal)
+            .entries
+            .iter()
+            .map(Entry::recorded)
+            .collect()
+    }
+
+    /// How many requests were received, and how many of those were dropped from the journal.
+    pub fn counts(&self) -> (u64, u64) {
+        let journal = lock(&self.journal);
+        (journal.total, journal.dropped)
     }
 
     pub fn count_stream(&self, change: impl FnOnce(&mut StreamCounts)) {

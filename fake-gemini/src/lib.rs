@@ -35,7 +35,10 @@ pub mod tls;
 pub mod wire;
 
 pub use config::{Config, DEFAULT_API_KEY, DEFAULT_MODELS, Script};
-pub use control::{GateState, REDACTED, RecordedRequest, StreamCounts};
+pub use control::{
+    GateState, JOURNAL_MAX_BODY, JOURNAL_MAX_BYTES, JOURNAL_MAX_REQUESTS, REDACTED,
+    RecordedRequest, StreamCounts,
+};
 pub use scenario::{Chunk, End, Matcher, Reply, Scenario};
 pub use server::{Handle, SpawnError, WAIT_LIMIT, spawn};
 

@@ -115,10 +115,15 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
     });
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = oneshot::channel();
+    let limits = Limits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+    };
     let join = tokio::spawn(accept_loop(
         listener,
         router(state.clone()),
         tls.clone(),
+        limits,
         shutdown_rx,
     ));
     Ok(Handle {
@@ -131,31 +136,47 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
     })
 }
 
+/// What bounds the listener.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: Router,
     tls: Option<LocalTls>,
+    limits: Limits,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.server_config));
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    // Out of descriptors and the like: back off instead of spinning.
                     tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }
             },
             _ = &mut shutdown => break,
         };
         while connections.try_join_next().is_some() {}
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!("over {} connections: shed one", limits.max_connections);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let control = Arc::new(ConnectionControl::new(&stream));
         let app = app.clone();
         let acceptor = acceptor.clone();
         connections.spawn(async move {
+            let _permit = permit;
             let service = hyper::service::service_fn(
                 move |request: hyper::Request<hyper::body::Incoming>| {
                     let mut request = request.map(Body::new);
@@ -163,19 +184,27 @@ async fn accept_loop(
                     app.clone().oneshot(request)
                 },
             );
-            let builder = hyper::server::conn::http1::Builder::new();
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
             let served = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        builder
-                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                            .await
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                        .await
+                        .unwrap_or_else(|_| Err(std::io::Error::other("TLS handshake timed out")))
+                    {
+                        Ok(tls) => {
+                            builder
+                                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                                .await
+                        }
+                        Err(error) => {
+                            tracing::debug!(%error, "TLS handshake failed");
+                            return;
+                        }
                     }
-                    Err(error) => {
-                        tracing::debug!(%error, "TLS handshake failed");
-                        return;
-                    }
-                },
+                }
                 None => {
                     builder
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -275,7 +304,9 @@ async fn generate(
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .unwrap_or_default();
-    let recorded = RecordedRequest {
+    let recorded = crate::control::Entry {
+        index: 0,
+        body_len: 0,
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: redacted_query(&uri),
@@ -290,8 +321,7 @@ async fn generate(
                 (name.as_str().to_owned(), value)
             })
             .collect(),
-        body: serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+        body: bytes.clone(),
         scenario: None,
     };
     let index = state.observations.record(recorded);
@@ -476,7 +506,12 @@ fn choose(
 }
 
 async fn requests_http(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(state.observations.requests()).into_response()
+    let mut response = axum::Json(state.observations.requests()).into_response();
+    let (_, dropped) = state.observations.counts();
+    response
+        .headers_mut()
+        .insert("x-fake-dropped-requests", HeaderValue::from(dropped));
+    response
 }
 
 async fn streams_http(State(state): State<Arc<AppState>>) -> Response {
@@ -580,6 +615,12 @@ impl Handle {
         self.state.observations.requests()
     }
 
+    /// How many requests arrived in all, and how many of those the bounded journal dropped
+    /// ([`JOURNAL_MAX_REQUESTS`](crate::JOURNAL_MAX_REQUESTS) requests, [`JOURNAL_MAX_BYTES`](crate::JOURNAL_MAX_BYTES) of bodies).
+    pub fn request_counts(&self) -> (u64, u64) {
+        self.state.observations.counts()
+    }
+
     /// Expects exactly `count` requests by the time the handle drops.
     pub fn expect(&self, count: usize) {
         *lock(&self.state.observations.expected) = Some(count);
@@ -653,14 +694,14 @@ impl Drop for Handle {
         let expected = *lock(&self.state.observations.expected);
         if let Some(expected) = expected {
             let requests = self.state.observations.requests();
-            if requests.len() != expected {
+            let (total, _) = self.state.observations.counts();
+            if total != expected as u64 {
                 let listing: Vec<String> = requests
                     .iter()
                     .map(|r| format!("  {} {} ({:?})", r.method, r.path, r.scenario))
                     .collect();
                 let message = format!(
-                    "fake-gemini expected {expected} request(s), received {}:\n{}",
-                    requests.len(),
+                    "fake-gemini expected {expected} request(s), received {total}:\n{}",
                     listing.join("\n")
                 );
                 if std::thread::panicking() {

@@ -483,3 +483,139 @@ async fn more_requests_than_the_reserved_concurrency_get_429() {
     let events = busy.collect().await.unwrap();
     assert!(matches!(last(&events), chatbot_query::sse::Event::Done(_)));
 }
+
+#[tokio::test]
+async fn a_viewer_cannot_forge_the_source_arn_cloudfront_signs() {
+    const OTHER: &str = "arn:aws:cloudfront::123456789012:distribution/EOTHERDIST0001";
+    // The grants name another distribution: this one's requests must be refused …
+    let chain = chain_with(vec![Scenario::stream(["must not answer"])], |s| {
+        for statement in &mut s.topology.resource_policy {
+            statement.source_arn = Some(OTHER.into());
+        }
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let body = question("hi").to_string();
+    // … even when the viewer sends that distribution's ARN (and CloudFront's other headers) itself.
+    let response = reqwest::Client::new()
+        .post(format!("{}/chatbot", chain.chain.edge.url()))
+        .header("content-type", "application/json")
+        .header(
+            "x-chatbot-authorization",
+            format!("Bearer {}", viewer.token),
+        )
+        .header(
+            "x-amz-content-sha256",
+            emulator::client::body_hash(body.as_bytes()),
+        )
+        .header("x-amz-source-arn", OTHER)
+        .header("x-amz-source-account", "123456789012")
+        .header("x-amz-date", "20200101T000000Z")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "AccessDeniedException"
+    );
+    let trace = chain.trace(response.headers()["x-emulator-trace-id"].to_str().unwrap());
+    assert!(
+        trace
+            .hops
+            .iter()
+            .any(|l| l.rule == "headers CloudFront owns"
+                && l.detail
+                    .contains("x-amz-source-arn, x-amz-source-account, x-amz-date")),
+        "{trace:#?}"
+    );
+    assert_eq!(trace.refusal().unwrap().hop, "policy");
+    no_gemini_call(&chain).await;
+}
+
+/// Sends `body` (raw bytes) through the edge with a right hash and token.
+async fn post_raw(chain: &TestChain, body: Vec<u8>) -> reqwest::Response {
+    let viewer = chain.viewer().await;
+    reqwest::Client::new()
+        .post(format!("{}/chatbot", chain.chain.edge.url()))
+        .header("content-type", "application/json")
+        .header(
+            "x-chatbot-authorization",
+            format!("Bearer {}", viewer.token),
+        )
+        .header("x-amz-content-sha256", emulator::client::body_hash(&body))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn invalid_utf8_reaches_the_function_as_sent_and_gets_its_400() {
+    let chain = chain(vec![]).await;
+    let response = post_raw(
+        &chain,
+        b"{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}".to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "request body is not valid UTF-8 (invalid byte at offset 39)"
+    );
+    no_gemini_call(&chain).await;
+}
+
+#[tokio::test]
+async fn a_body_over_six_megabytes_is_the_urls_413_naming_the_limit() {
+    let chain = chain(vec![]).await;
+    let response = post_raw(&chain, vec![b' '; 7 * 1024 * 1024]).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "RequestEntityTooLargeException"
+    );
+    let trace = chain.trace(response.headers()["x-emulator-trace-id"].to_str().unwrap());
+    let refusal = trace.refusal().unwrap();
+    assert_eq!(
+        (refusal.hop, refusal.rule.as_str()),
+        (emulator::trace::Hop::UrlAuth, "payload limit")
+    );
+    assert!(refusal.detail.contains("6 MB"), "{refusal:?}");
+    assert_eq!(chain.chain.invoker.cold_starts(), 0);
+}
+
+/// A raw HTTP/1.1 exchange (what no client library sends: broken chunked encoding).
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+const BROKEN_CHUNKED: &[u8] = b"POST /chatbot HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZZ\r\nnot a chunk\r\n\r\n";
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_400_at_the_edge_the_url_and_cognito() {
+    let chain = chain(vec![]).await;
+    let edge = raw_exchange(chain.chain.edge.addr(), BROKEN_CHUNKED).await;
+    assert!(edge.starts_with("HTTP/1.1 400"), "{edge}");
+    assert!(edge.contains("<H1>400 ERROR</H1>"), "{edge}");
+    let url = raw_exchange(chain.chain.url.addr(), BROKEN_CHUNKED).await;
+    assert!(url.starts_with("HTTP/1.1 400"), "{url}");
+    assert!(url.contains(r#"{"message":"Bad Request"}"#), "{url}");
+    let cognito = raw_exchange(
+        chain.chain.cognito.addr(),
+        &[
+            b"POST / HTTP/1.1\r\nHost: x\r\nx-amz-target: AWSCognitoIdentityProviderService.InitiateAuth\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZZ\r\n".as_slice(),
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(cognito.starts_with("HTTP/1.1 400"), "{cognito}");
+    assert!(cognito.contains("SerializationException"), "{cognito}");
+}

@@ -97,11 +97,15 @@ pub fn lookup(topology: &Topology, access_key_id: &str) -> Option<Identity> {
 
 /// The caller a verified access key stands for.
 pub fn caller(topology: &Topology, access_key_id: &str, headers: &[(String, String)]) -> Caller {
+    // Every value of the header, joined as the signature covered them: a second x-amz-source-arn
+    // makes the value match no grant, instead of the first one being believed.
     let header = |name: &str| {
-        headers
+        let values: Vec<&str> = headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
     };
     if access_key_id == OAC_ACCESS_KEY_ID {
         return Caller::CloudFront {

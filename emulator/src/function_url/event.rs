@@ -197,8 +197,14 @@ pub fn build(
         }),
     );
     if !incoming.body.is_empty() {
-        if is_text(header("content-type")) {
-            event.insert("body".into(), json!(String::from_utf8_lossy(incoming.body)));
+        // A text type whose bytes are not UTF-8 goes as base64 too: the function sees the bytes that
+        // were sent (and can refuse them), never a lossy replacement (reference §8.1: a body that is
+        // not text is base64-encoded with isBase64Encoded).
+        let text = is_text(header("content-type"))
+            .then(|| std::str::from_utf8(incoming.body).ok())
+            .flatten();
+        if let Some(text) = text {
+            event.insert("body".into(), json!(text));
             event.insert("isBase64Encoded".into(), json!(false));
         } else {
             event.insert(
@@ -325,5 +331,24 @@ mod tests {
             empty["requestContext"]["time"],
             "01/Jan/1970:00:00:00 +0000"
         );
+    }
+
+    #[test]
+    fn a_text_body_that_is_not_utf8_goes_as_base64_byte_for_byte() {
+        let t = Topology::default();
+        let headers = h(&[("content-type", "application/json")]);
+        let bytes = b"{\"messages\":\"\xff\xfe\"}";
+        let event = build(
+            &t,
+            &incoming(&headers, bytes, ""),
+            &Caller::Anonymous,
+            "id",
+            UNIX_EPOCH,
+        );
+        assert_eq!(event["isBase64Encoded"], true);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(event["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, bytes);
     }
 }

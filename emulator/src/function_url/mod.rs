@@ -191,6 +191,7 @@ mod tests {
                 logs: Logs::Discard,
             },
             overlay: Default::default(),
+            idle_timeout: crate::runtime::IDLE_TIMEOUT,
         });
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

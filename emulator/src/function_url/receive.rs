@@ -14,6 +14,10 @@ use crate::trace::{Hop, TRACE_HEADER};
 /// The 6 MB invocation payload limit (request and buffered response).
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
+/// How much of a body over the limit is still read (and dropped) before the 413, so a caller still
+/// sending — CloudFront streaming the viewer's upload — receives the refusal rather than a reset.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
 /// A request the URL has read.
 #[derive(Debug)]
 pub struct Received {
@@ -45,8 +49,13 @@ pub async fn receive(
 ) -> Result<Received, UrlRefusal> {
     let (parts, body) = request.into_parts();
     let limits = ctx.config.limits;
-    let body = crate::server::read_body(body, MAX_PAYLOAD_BYTES, limits.body_idle_timeout)
-        .await
+    let body = crate::server::read_body_draining(
+        body,
+        MAX_PAYLOAD_BYTES,
+        DRAIN_BYTES,
+        limits.body_idle_timeout,
+    )
+    .await
         .map_err(|error| match error {
             BodyError::TooLarge { .. } => Refusal::new(
                 UrlError::PayloadTooLarge,

@@ -44,6 +44,13 @@ pub fn refusal(failure: SigV4Error, headers: &[(String, String)]) -> UrlRefusal 
             "unknown access key or session token",
         )
         .hint("sign with the keys of an IAM user in the topology (local-admin)"),
+        failure @ SigV4Error::PayloadHashCase => Refusal::new(
+            UrlError::InvalidSignature(failure.to_string()),
+            Hop::UrlAuth,
+            "AuthType AWS_IAM: body hash",
+            "x-amz-content-sha256 is the body's SHA-256 in uppercase hex; SigV4's payload hash is lowercase",
+        )
+        .hint("send x-amz-content-sha256 as lowercase hex (the SHA-256 of the exact body)"),
         failure @ SigV4Error::PayloadMismatch => Refusal::new(
             UrlError::InvalidSignature(failure.to_string()),
             Hop::UrlAuth,

@@ -29,6 +29,11 @@ pub enum Cause {
     Exited(String),
     /// Waiting for the process failed.
     Lost(String),
+    /// Idle longer than the emulator keeps an environment warm.
+    Reclaimed {
+        /// How long it had been idle.
+        idle: Duration,
+    },
     /// The emulator stopped it.
     ShutDown,
 }
@@ -48,6 +53,9 @@ impl std::fmt::Display for Cause {
             }
             Self::Exited(status) => write!(f, "the function process exited ({status})"),
             Self::Lost(why) => write!(f, "the function process was lost: {why}"),
+            Self::Reclaimed { idle } => {
+                write!(f, "reclaimed after {:.0} s idle", idle.as_secs_f64())
+            }
             Self::ShutDown => f.write_str("shut down"),
         }
     }
@@ -120,6 +128,7 @@ pub(crate) struct Lifecycle {
     init_reported: AtomicBool,
     pid: AtomicU32,
     kill: Mutex<Option<oneshot::Sender<Cause>>>,
+    idle_since: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -148,7 +157,15 @@ impl Lifecycle {
             init_reported: AtomicBool::new(false),
             pid: AtomicU32::new(0),
             kill: Mutex::new(Some(kill)),
+            idle_since: Mutex::new(None),
         }
+    }
+
+    /// How long the environment has been idle in `/next`, if it is.
+    pub fn idle_for(&self) -> Option<Duration> {
+        (self.state() == EnvState::Idle)
+            .then(|| lock(&self.idle_since).map(|since| since.elapsed()))
+            .flatten()
     }
 
     /// The state now.
@@ -208,6 +225,7 @@ impl Lifecycle {
         if let Ok(queued) = queue.try_recv() {
             return Some(queued);
         }
+        *lock(&self.idle_since) = Some(Instant::now());
         self.state.send_if_modified(|state| {
             let idle = matches!(state, EnvState::Starting | EnvState::Busy);
             if idle {

@@ -192,13 +192,14 @@ pub fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
     hex(&hmac(signing_key, string_to_sign.as_bytes()))
 }
 
-/// Constant-time comparison of two hex signatures.
+/// Constant-time comparison of two hex signatures. Exact: a signature is lowercase hex, and AWS
+/// compares it as a string, so an uppercase one does not match.
 pub fn signatures_match(expected: &str, given: &str) -> bool {
     expected.len() == given.len()
         && expected
             .bytes()
             .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b.to_ascii_lowercase()))
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
 }
 

@@ -62,6 +62,9 @@ pub struct Signature {
     pub expires_s: Option<u64>,
 }
 
+/// The longest a presigned URL may be valid: seven days.
+pub const MAX_PRESIGN_EXPIRES_S: u64 = 604_800;
+
 /// What is wrong with the signature's syntax; each maps to an AWS error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -117,12 +120,22 @@ fn from_header(authorization: &str, headers: &[(String, String)]) -> Result<Sign
     let mut sig = None;
     for part in rest.split(',') {
         let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
+        let (slot, value) = if let Some(v) = part.strip_prefix("Credential=") {
+            (&mut credential, v)
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
+            (&mut signed, v)
         } else if let Some(v) = part.strip_prefix("Signature=") {
-            sig = Some(v);
+            (&mut sig, v)
+        } else {
+            continue;
+        };
+        // UNSURE (no AWS message for this is documented): a parameter given twice is ambiguous —
+        // which one was signed? — so it is refused as malformed rather than the first or last taken.
+        if slot.replace(value).is_some() {
+            let name = part.split('=').next().unwrap_or_default();
+            return Err(ParseError::Malformed(format!(
+                "Authorization header has '{name}' more than once. Authorization={authorization}"
+            )));
         }
     }
     let missing = |what: &str| {
@@ -176,6 +189,12 @@ fn from_query(
     let expires = require("X-Amz-Expires")?
         .parse::<u64>()
         .map_err(|_| ParseError::Malformed("X-Amz-Expires should be a number".into()))?;
+    // AWS's seven-day cap on presigned URLs; the message is S3's, the one AWS documents.
+    if expires > MAX_PRESIGN_EXPIRES_S {
+        return Err(ParseError::Malformed(format!(
+            "X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_EXPIRES_S}"
+        )));
+    }
     Ok(Signature {
         credential: CredentialScope::parse(credential).ok_or_else(|| {
             ParseError::Malformed(format!(
@@ -222,6 +241,40 @@ mod tests {
             s.credential.scope(),
             "20150830/us-east-1/lambda/aws4_request"
         );
+    }
+
+    #[test]
+    fn a_parameter_given_twice_and_a_presign_over_a_week_are_refused() {
+        let twice = h(&[
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request, SignedHeaders=host, Signature=ab, Signature=cd",
+            ),
+            ("x-amz-date", "20150830T123600Z"),
+        ]);
+        assert!(
+            matches!(signature(&twice, &[]), Err(ParseError::Malformed(m)) if m.contains("'Signature' more than once"))
+        );
+        let query = |expires: &str| {
+            vec![
+                ("X-Amz-Algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
+                (
+                    "X-Amz-Credential".into(),
+                    "A/20150830/r/s/aws4_request".into(),
+                ),
+                ("X-Amz-Date".into(), "20150830T123600Z".into()),
+                ("X-Amz-Expires".into(), expires.into()),
+                ("X-Amz-SignedHeaders".into(), "host".into()),
+                ("X-Amz-Signature".into(), "ab".into()),
+            ]
+        };
+        assert!(signature(&[], &query("604800")).is_ok());
+        for too_long in ["604801", "18446744073709551615"] {
+            assert!(
+                matches!(signature(&[], &query(too_long)), Err(ParseError::Malformed(m)) if m.contains("less than a week")),
+                "{too_long}"
+            );
+        }
     }
 
     #[test]

@@ -105,6 +105,11 @@ pub enum SigV4Error {
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
     )]
     PayloadMismatch,
+    /// `x-amz-content-sha256` is the body's hash in uppercase hex (SigV4 wants lowercase).
+    #[error(
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    )]
+    PayloadHashCase,
     /// The signature does not match.
     #[error(
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
@@ -139,6 +144,14 @@ fn parse_amz_date(text: &str) -> Option<SystemTime> {
         .map(|t| SystemTime::from(t.assume_utc()))
 }
 
+/// Headers SigV4 reads as one value each.
+const SINGLE_VALUED: [&str; 4] = [
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
 /// Verifies `request`; `lookup` gives the credentials for an access key id.
 pub fn verify(
     request: &Request<'_>,
@@ -153,8 +166,23 @@ pub fn verify(
         ParseError::Malformed(m) => SigV4Error::Incomplete(m),
     })?;
     let identity = lookup(&signature.credential.access_key_id).ok_or(SigV4Error::InvalidToken)?;
-    if identity.session_token.is_some() && identity.session_token != signature.session_token {
+    // Temporary credentials need their own token; long-term keys (AKIA…) take none — AWS refuses an
+    // arbitrary X-Amz-Security-Token beside them as an invalid token.
+    if identity.session_token != signature.session_token {
         return Err(SigV4Error::InvalidToken);
+    }
+    for name in SINGLE_VALUED {
+        let count = request
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count();
+        if count > 1 {
+            // UNSURE (no captured message): AWS reads these as single values; two are ambiguous.
+            return Err(SigV4Error::Incomplete(format!(
+                "the request has {count} {name} headers; it takes one"
+            )));
+        }
     }
     let signed_at = parse_amz_date(&signature.amz_date).ok_or_else(|| {
         SigV4Error::Incomplete(format!(
@@ -162,26 +190,31 @@ pub fn verify(
             signature.amz_date
         ))
     })?;
+    // Checked arithmetic: no date or expiry a caller sends can overflow the clock.
+    let latest = now.checked_add(options.max_skew).unwrap_or(now);
     match signature.expires_s {
         None => {
-            if signed_at + options.max_skew < now {
+            if signed_at
+                .checked_add(options.max_skew)
+                .is_none_or(|t| t < now)
+            {
                 return Err(SigV4Error::Expired {
                     amz_date: signature.amz_date.clone(),
-                    earliest: amz_date(now - options.max_skew),
+                    earliest: amz_date(now.checked_sub(options.max_skew).unwrap_or(now)),
                     now: amz_date(now),
                 });
             }
-            if signed_at > now + options.max_skew {
+            if signed_at > latest {
                 return Err(SigV4Error::NotYetCurrent {
                     amz_date: signature.amz_date.clone(),
-                    latest: amz_date(now + options.max_skew),
+                    latest: amz_date(latest),
                     now: amz_date(now),
                 });
             }
         }
         Some(expires) => {
-            if signed_at + Duration::from_secs(expires) < now || signed_at > now + options.max_skew
-            {
+            let until = signed_at.checked_add(Duration::from_secs(expires));
+            if until.is_none_or(|t| t < now) || signed_at > latest {
                 return Err(SigV4Error::PresignExpired);
             }
         }
@@ -230,10 +263,18 @@ pub fn verify(
             declared
         }
         Some(declared) => {
-            if !declared.eq_ignore_ascii_case(&body_hash) {
-                return Err(SigV4Error::PayloadMismatch);
+            // SigV4's HashedPayload is lowercase hex ("Create a canonical request", AWS IAM user
+            // guide: "Lowercase(HexEncode(Hash(requestPayload)))"), and services put the header's
+            // value in the canonical request as sent: an uppercase hash is a different payload
+            // hash, refused as one (with the body-hash hint), not as an unexplained mismatch.
+            if declared != body_hash {
+                return Err(if declared.eq_ignore_ascii_case(&body_hash) {
+                    SigV4Error::PayloadHashCase
+                } else {
+                    SigV4Error::PayloadMismatch
+                });
             }
-            declared.to_ascii_lowercase()
+            declared
         }
         None => body_hash,
     };

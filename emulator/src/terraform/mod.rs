@@ -16,6 +16,24 @@ use serde_json::{Map, Value, json};
 
 use crate::topology::{self, Topology};
 
+/// The resource and data kinds the gate evaluates: `count`/`for_each` on one of these is refused
+/// (the gate evaluates single instances); on any other kind (a WAF, a log bucket) it is ignored, as
+/// the gate never reads those resources' attributes.
+pub const GATE_KINDS: [&str; 12] = [
+    "aws_lambda_function",
+    "aws_lambda_function_url",
+    "aws_lambda_permission",
+    "aws_cloudfront_distribution",
+    "aws_cloudfront_origin_access_control",
+    "aws_cloudfront_response_headers_policy",
+    "aws_cloudfront_cache_policy",
+    "aws_cloudfront_origin_request_policy",
+    "aws_iam_role",
+    "terraform_remote_state",
+    "aws_caller_identity",
+    "aws_region",
+];
+
 /// A place in the Terraform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -104,15 +122,30 @@ fn line_of(text: &str, needle: &str, from_line: usize) -> Option<usize> {
 }
 
 /// A Terraform file's name (for locations), its text (for line numbers) and its parsed body.
-fn read_hcl(path: &std::path::Path) -> Result<(String, String, Body), TfError> {
+/// A file's name (for locations) and its text.
+fn read_source(path: &std::path::Path) -> Result<(String, String), TfError> {
     let name = path
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
     let text = std::fs::read_to_string(path).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
-    let body = hcl::parse(&text).map_err(|e| TfError::Load(format!("{name}: {e}")))?;
-    Ok((name, text, body))
+    Ok((name, text))
+}
+
+fn parse_hcl(name: &str, text: &str) -> Result<Body, TfError> {
+    hcl::parse(text).map_err(|e| TfError::Load(format!("{name}: {e}")))
+}
+
+/// The files of `dir` whose name `keep` accepts, sorted, read.
+fn sources(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, String)>, TfError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| TfError::Load(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(&p.file_name().unwrap_or_default().to_string_lossy()))
+        .collect();
+    files.sort();
+    files.iter().map(|p| read_source(p)).collect()
 }
 
 fn block_header_line(text: &str, block: &Block) -> usize {
@@ -128,15 +161,23 @@ fn block_header_line(text: &str, block: &Block) -> usize {
 impl Module {
     /// Reads every `.tf` file of `dir`, then `*.auto.tfvars`/`terraform.tfvars`, then `vars`.
     pub fn load(dir: &Path, vars: &[(String, String)]) -> Result<Self, TfError> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| TfError::Load(format!("{}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
+        let tf = sources(dir, |name| name.ends_with(".tf"))?;
+        if tf.is_empty() {
             return Err(TfError::Load(format!("{}: no .tf files", dir.display())));
         }
+        let tfvars = sources(dir, |name| {
+            name == "terraform.tfvars" || name.ends_with(".auto.tfvars")
+        })?;
+        Self::from_sources(dir, &tf, &tfvars, vars)
+    }
+
+    /// A module from the texts of its `.tf` files and tfvars files (name, text), and `-var` values.
+    pub fn from_sources(
+        dir: &Path,
+        tf: &[(String, String)],
+        tfvars: &[(String, String)],
+        vars: &[(String, String)],
+    ) -> Result<Self, TfError> {
         let mut module = Module {
             dir: dir.to_owned(),
             texts: BTreeMap::new(),
@@ -147,8 +188,9 @@ impl Module {
             local: Topology::default(),
         };
         let mut defaults: Vec<(String, Expression, Location)> = Vec::new();
-        for path in files {
-            let (name, text, body) = read_hcl(&path)?;
+        for (name, text) in tf {
+            let (name, text) = (name.clone(), text.clone());
+            let body = parse_hcl(&name, &text)?;
             for block in body.blocks() {
                 let location = Location {
                     file: name.clone(),
@@ -159,8 +201,9 @@ impl Module {
                     .body
                     .attributes()
                     .find(|a| a.key.as_str() == "count" || a.key.as_str() == "for_each");
-                if let (Some(attribute), "resource" | "data") =
-                    (repeated, block.identifier.as_str())
+                let evaluated = labels.first().is_some_and(|kind| GATE_KINDS.contains(kind));
+                if let (Some(attribute), "resource" | "data", true) =
+                    (repeated, block.identifier.as_str(), evaluated)
                 {
                     let line = line_of(&text, attribute.key.as_str(), location.line)
                         .unwrap_or(location.line);
@@ -233,25 +276,12 @@ impl Module {
             let value = module.eval(&expr, &location)?;
             module.variables.insert(name, value);
         }
-        let mut tfvars: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| TfError::Load(e.to_string()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                name == "terraform.tfvars" || name.ends_with(".auto.tfvars")
-            })
-            .collect();
-        tfvars.sort();
-        for path in tfvars {
-            let (name, text, body) = read_hcl(&path)?;
+        for (name, text) in tfvars {
+            let body = parse_hcl(name, text)?;
             for attribute in body.attributes() {
                 let location = Location {
                     file: name.clone(),
-                    line: line_of(&text, attribute.key.as_str(), 1).unwrap_or(1),
+                    line: line_of(text, attribute.key.as_str(), 1).unwrap_or(1),
                 };
                 let value = module.eval(&attribute.expr, &location)?;
                 module

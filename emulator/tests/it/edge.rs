@@ -411,3 +411,42 @@ async fn up_json_then_chat_then_sigterm_leaves_no_process_behind() {
         assert!(!alive, "function process {child} outlived up");
     }
 }
+
+#[tokio::test]
+async fn a_path_of_kilobytes_is_matched_without_recursion_and_one_over_the_url_limit_is_413() {
+    let (chain, client, token) = chain_with(vec![], |c| {
+        let mut api = c.topology.distribution.behaviors[0].clone();
+        api.path_pattern = "/api/*/v?/*".into();
+        c.topology.distribution.behaviors.insert(0, api);
+    })
+    .await;
+    // Under the 8,192-byte limit: matched (the recursive matcher this replaced overflowed the stack of a
+    // debug build on a few KB), passed to the function, which answers 404 for any path but /chatbot.
+    let long = format!("/{}", "a".repeat(8000));
+    let (status, _, _, trace) = refused(
+        &client,
+        &token,
+        Options {
+            path: long,
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(trace.refusal().unwrap().hop, "function");
+    let over = format!("/{}", "a".repeat(emulator::edge::viewer::MAX_URL_BYTES));
+    let (status, headers, body, trace) = refused(
+        &client,
+        &token,
+        Options {
+            path: over,
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(headers["x-cache"], "Error from cloudfront");
+    assert!(body.contains("<H1>413 ERROR</H1>"));
+    assert_eq!(trace.refusal().unwrap().rule, "request limits: URL");
+    drop(chain);
+}

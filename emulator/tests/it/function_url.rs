@@ -491,3 +491,134 @@ async fn ssm_refuses_what_the_role_may_not_read() {
         "{no_token}"
     );
 }
+
+/// The trace of a response from the URL.
+fn url_trace(url: &Url, response: &reqwest::Response) -> emulator::trace::Trace {
+    let id = response.headers()["x-emulator-trace-id"].to_str().unwrap();
+    url.traces.get(id).unwrap()
+}
+
+#[tokio::test]
+async fn lenient_sigv4_forms_are_refused() {
+    let url = start_url(
+        emulator::Topology::default(),
+        real_function(),
+        vec![Scenario::stream(["x"])],
+    )
+    .await;
+    let body = chat_body("hi");
+    let admin = Signer::user(&url.topology, "local-admin");
+    let signed = |extra: &[(&str, &str)]| {
+        signed_headers(&url.topology, &admin, &body, extra, url.clock.now())
+    };
+
+    // A long-term key with an arbitrary session token.
+    let with_token = signed(&[("x-amz-security-token", "made-up")]);
+    let response = post(&url, &with_token, body.clone()).await;
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "UnrecognizedClientException"
+    );
+
+    // An uppercase signature.
+    let mut upper = signed(&[]);
+    for (name, value) in upper.iter_mut() {
+        if name == "authorization" {
+            let (head, signature) = value.rsplit_once("Signature=").unwrap();
+            *value = format!("{head}Signature={}", signature.to_ascii_uppercase());
+        }
+    }
+    let response = post(&url, &upper, body.clone()).await;
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "InvalidSignatureException"
+    );
+
+    // Signature= given twice.
+    let mut twice = signed(&[]);
+    for (name, value) in twice.iter_mut() {
+        if name == "authorization" {
+            value.push_str(", Signature=00");
+        }
+    }
+    assert_eq!(post(&url, &twice, body.clone()).await.status(), 403);
+
+    // x-amz-date twice.
+    let mut dates = signed(&[]);
+    dates.push(("x-amz-date".into(), "20200101T000000Z".into()));
+    assert_eq!(post(&url, &dates, body.clone()).await.status(), 403);
+
+    // A presigned URL valid for longer than u64 seconds can count: refused, not a panic.
+    let credential = format!(
+        "{}/20261202/us-east-1/lambda/aws4_request",
+        admin.access_key_id
+    );
+    let presigned = format!(
+        "{}/chatbot?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}&X-Amz-Date=20261202T000000Z&X-Amz-Expires=18446744073709551615&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+        url.url.url(),
+        credential.replace('/', "%2F")
+    );
+    let response = reqwest::Client::new()
+        .post(presigned)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("less than a week"));
+    assert_eq!(url.invoker.cold_starts(), 0);
+}
+
+#[tokio::test]
+async fn an_uppercase_body_hash_gets_the_body_hash_hint() {
+    let url = start_url(emulator::Topology::default(), real_function(), vec![]).await;
+    let body = chat_body("hi");
+    let hash = emulator::client::body_hash(&body).to_ascii_uppercase();
+    let headers = signed_headers(
+        &url.topology,
+        &Signer::user(&url.topology, "local-admin"),
+        &body,
+        &[("x-amz-content-sha256", &hash)],
+        url.clock.now(),
+    );
+    let response = post(&url, &headers, body).await;
+    assert_eq!(response.status(), 403);
+    let trace = url_trace(&url, &response);
+    let refusal = trace.refusal().unwrap();
+    assert_eq!(refusal.rule, "AuthType AWS_IAM: body hash");
+    assert!(
+        refusal.hint.as_deref().unwrap().contains("lowercase"),
+        "{refusal:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_source_arn_matches_no_grant() {
+    let url = start_url(
+        emulator::Topology::default(),
+        real_function(),
+        vec![Scenario::stream(["x"])],
+    )
+    .await;
+    let body = chat_body("hi");
+    let headers = signed_headers(
+        &url.topology,
+        &Signer::oac(),
+        &body,
+        &[
+            (
+                "x-amz-source-arn",
+                "arn:aws:cloudfront::999999999999:distribution/EFORGED",
+            ),
+            ("x-amz-source-arn", &url.topology.distribution_arn()),
+            ("x-amz-source-account", "123456789012"),
+        ],
+        url.clock.now(),
+    );
+    let response = post(&url, &headers, body).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "AccessDeniedException"
+    );
+}

@@ -3,6 +3,7 @@
 mod check;
 mod edge;
 mod function_url;
+mod limits;
 mod runtime;
 mod sigv4_suite;
 mod support;

@@ -324,3 +324,39 @@ async fn the_invoke_command_runs_any_function_binary_and_fails_loudly() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_environment_is_reclaimed_and_the_next_request_cold_starts() {
+    let fakes = fakes(vec![Scenario::stream(["ok"])]).await;
+    let invoker = emulator::Invoker::new(emulator::InvokerConfig {
+        topology: topology(),
+        process: real_function(),
+        overlay: fakes.overlay(),
+        idle_timeout: Duration::from_millis(200),
+    });
+    let first = invoker
+        .invoke(chat_event(&fakes.token(), "1"))
+        .await
+        .unwrap();
+    assert!(drain(first.response).await.contains("event: done"));
+    invoker
+        .wait_until_idle()
+        .await
+        .expect("the environments settle");
+    // Bounded: the reaper runs every 50 ms here.
+    let reclaimed = async {
+        while invoker.environments().await > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), reclaimed)
+        .await
+        .expect("the idle environment was not reclaimed within 10 s");
+    let second = invoker
+        .invoke(chat_event(&fakes.token(), "2"))
+        .await
+        .unwrap();
+    assert!(second.cold_start);
+    assert!(drain(second.response).await.contains("event: done"));
+    assert_eq!(invoker.cold_starts(), 2);
+}

@@ -81,6 +81,7 @@ pub fn invoker(
         topology,
         process,
         overlay,
+        idle_timeout: emulator::runtime::IDLE_TIMEOUT,
     })
 }
 
@@ -111,6 +112,7 @@ pub struct Url {
     pub invoker: Invoker,
     pub clock: std::sync::Arc<emulator::clock::ManualClock>,
     pub topology: Topology,
+    pub traces: emulator::trace::TraceStore,
 }
 
 /// The default topology as deployed (the key read from SSM), the real function, the fakes.
@@ -132,12 +134,13 @@ pub async fn start_url(
     let mut overlay = fakes.overlay();
     overlay.insert("AWS_ENDPOINT_URL_SSM".into(), ssm.url().to_owned());
     let invoker = invoker(topology.clone(), process, overlay);
+    let traces = emulator::trace::TraceStore::default();
     let url = emulator::function_url::spawn(emulator::function_url::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         topology: topology.clone(),
         invoker: invoker.clone(),
         clock: clock.clone(),
-        traces: emulator::trace::TraceStore::default(),
+        traces: traces.clone(),
         limits: Default::default(),
     })
     .await
@@ -149,6 +152,7 @@ pub async fn start_url(
         invoker,
         clock,
         topology,
+        traces,
     }
 }
 

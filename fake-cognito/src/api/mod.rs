@@ -37,19 +37,29 @@ async fn dispatch(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value, CognitoError> {
-    let operation = headers
-        .get("x-amz-target")
+    let bytes = read_body(body).await?;
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let (operation, request) = parse_call(target, &bytes)?;
+    let signed = headers
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
+    tracing::debug!(%operation, "call");
+    operations::run(state, &operation, request, signed)
+}
+
+/// A call's envelope: the operation named by `x-amz-target`
+/// (`AWSCognitoIdentityProviderService.<Op>`) and the body, a JSON object (an empty body is `{}`),
+/// refused with Cognito's errors otherwise.
+pub fn parse_call(target: Option<&str>, body: &[u8]) -> Result<(String, Value), CognitoError> {
+    let operation = target
         .and_then(|target| target.strip_prefix(TARGET_PREFIX))
         .ok_or(CognitoError::UnknownOperation)?
         .to_owned();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| CognitoError::BodyTooLarge)?;
-    let request: Value = if bytes.is_empty() {
+    let request: Value = if body.is_empty() {
         Value::Object(Default::default())
     } else {
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(body)
             .map_err(|e| CognitoError::Serialization(format!("Malformed request body: {e}")))?
     };
     if !request.is_object() {
@@ -57,12 +67,29 @@ async fn dispatch(
             "Start of structure or map found where not expected.".into(),
         ));
     }
-    let signed = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
-    tracing::debug!(%operation, "call");
-    operations::run(state, &operation, request, signed)
+    Ok((operation, request))
+}
+
+/// The whole body: over the limit is `BodyTooLarge` (413); a body whose framing is broken (bad chunked
+/// encoding, a connection cut mid-body) is a `SerializationException` (400), not a size problem.
+async fn read_body(body: Body) -> Result<bytes::Bytes, CognitoError> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            CognitoError::Serialization(format!(
+                "Malformed request body: it could not be read: {e}"
+            ))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > MAX_BODY_BYTES {
+                return Err(CognitoError::BodyTooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.into())
 }
 
 /// Deserialises an operation's request, mapping type mismatches to `SerializationException`.

@@ -501,3 +501,37 @@ async fn several_pools_have_their_own_keys_issuers_and_users() {
     assert_ne!(second, fake.jwks());
     assert_eq!(fake.sign_in("demo", "Other-passw0rd!").await.status, 400);
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_user_out_for_a_second_then_two() {
+    let (fake, clock) = crate::support::start_fixed().await;
+    for _ in 0..5 {
+        let wrong = fake.sign_in("demo", "Not-the-passw0rd!").await;
+        assert_eq!(wrong.json()["message"], "Incorrect username or password.");
+    }
+    let locked = fake
+        .sign_in("demo", fake_cognito::config::DEFAULT_PASSWORD)
+        .await;
+    assert_eq!(locked.status, 400);
+    assert_eq!(
+        locked.json(),
+        serde_json::json!({"__type": "NotAuthorizedException", "message": "Password attempts exceeded"})
+    );
+    clock.advance(std::time::Duration::from_secs(1));
+    let wrong = fake.sign_in("demo", "Not-the-passw0rd!").await;
+    assert_eq!(wrong.json()["message"], "Incorrect username or password.");
+    clock.advance(std::time::Duration::from_secs(1));
+    let still = fake
+        .sign_in("demo", fake_cognito::config::DEFAULT_PASSWORD)
+        .await;
+    assert_eq!(
+        still.json()["message"],
+        "Password attempts exceeded",
+        "the sixth failure: 2 s"
+    );
+    clock.advance(std::time::Duration::from_secs(1));
+    let ok = fake
+        .sign_in("demo", fake_cognito::config::DEFAULT_PASSWORD)
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}

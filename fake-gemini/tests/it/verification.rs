@@ -144,3 +144,60 @@ async fn tls_with_a_generated_ca() {
         "a client without the CA must refuse the certificate"
     );
 }
+
+#[tokio::test]
+async fn the_journal_is_bounded_in_count_and_bytes_and_counts_what_it_dropped() {
+    let fake = start_with(vec![Scenario::stream(["ok"])]).await;
+    let client = reqwest::Client::new();
+    let url = stream_url(&fake, "gemini-2.5-flash");
+    // Keyless posts (403s) are journaled too: a flood of them must not grow the fake.
+    for _ in 0..fake_gemini::JOURNAL_MAX_REQUESTS + 20 {
+        client.post(&url).body("{}").send().await.unwrap();
+    }
+    assert_eq!(
+        fake.received_requests().len(),
+        fake_gemini::JOURNAL_MAX_REQUESTS
+    );
+    assert_eq!(
+        fake.request_counts(),
+        (fake_gemini::JOURNAL_MAX_REQUESTS as u64 + 20, 20)
+    );
+    let megabyte = "x".repeat(fake_gemini::JOURNAL_MAX_BODY - 2);
+    for _ in 0..10 {
+        client
+            .post(&url)
+            .body(format!("\"{megabyte}\""))
+            .send()
+            .await
+            .unwrap();
+    }
+    let kept: usize = fake
+        .received_requests()
+        .iter()
+        .map(|r| r.body.to_string().len())
+        .sum();
+    assert!(
+        kept <= fake_gemini::JOURNAL_MAX_BYTES + 2 * 1024 * 1024,
+        "{kept} bytes kept"
+    );
+    let response = reqwest::get(format!("{}/__fake/requests", fake.url()))
+        .await
+        .unwrap();
+    let dropped: u64 = response.headers()["x-fake-dropped-requests"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(dropped > 20, "{dropped}");
+    // A body over the per-request cap is recorded as its size.
+    let huge = format!("\"{}\"", "y".repeat(fake_gemini::JOURNAL_MAX_BODY + 10));
+    client.post(&url).body(huge).send().await.unwrap();
+    let last = fake.received_requests().pop().unwrap();
+    assert_eq!(
+        last.body,
+        json!(format!(
+            "[a body of {} bytes, not kept]",
+            fake_gemini::JOURNAL_MAX_BODY + 12
+        ))
+    );
+}
