@@ -23,6 +23,7 @@ resource "aws_cloudfront_response_headers_policy" "chatbot" {
     strict_transport_security {
       access_control_max_age_sec = 31536000
       include_subdomains         = true
+      preload                    = true
       override                   = true
     }
     content_type_options {
@@ -44,10 +45,23 @@ locals {
 }
 
 resource "aws_cloudfront_distribution" "chatbot" {
+  #checkov:skip=CKV_AWS_174:the chatbot is served on its own *.cloudfront.net name, whose default certificate fixes the viewer TLS policy; a custom domain and ACM certificate are the site's decision.
+  #checkov:skip=CKV2_AWS_42:as above: no custom domain, so no custom certificate.
+  #checkov:skip=CKV_AWS_374:the site's users are worldwide; geo restriction would refuse legitimate students.
+  #checkov:skip=CKV_AWS_310:origin groups fail over GET, HEAD and OPTIONS only; the chatbot is POST, and its single origin is the function URL.
+  #checkov:skip=CKV_AWS_305:an API distribution has no root document; / goes to the function, which answers 404.
+  #checkov:skip=CKV2_AWS_47:Log4j is covered by AWSManagedRulesKnownBadInputsRuleSet (rule known-bad-inputs in waf.tf); the check also demands AWSManagedRulesAnonymousIpList, which would block students behind VPNs and privacy relays.
   enabled         = true
   comment         = "Coding-test AI assistant"
   price_class     = "PriceClass_100"
   is_ipv6_enabled = true
+  web_acl_id      = var.waf_enabled ? aws_wafv2_web_acl.chatbot[0].arn : null
+
+  logging_config {
+    bucket          = aws_s3_bucket.access_logs.bucket_domain_name
+    prefix          = "cloudfront/"
+    include_cookies = false
+  }
 
   origin {
     origin_id                = "chatbot-function-url"

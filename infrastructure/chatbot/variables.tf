@@ -82,3 +82,20 @@ variable "cognito_state_key" {
   type        = string
   default     = "cognito/terraform.tfstate"
 }
+
+variable "waf_enabled" {
+  description = "Put a WAF web ACL (a per-IP rate limit and AWS's known-bad-inputs rules) in front of the distribution. It costs money: about 5 USD a month plus 1 USD per million requests."
+  type        = bool
+  default     = true
+}
+
+variable "waf_requests_per_5_minutes" {
+  description = "Requests one IP may make in any 5 minutes before the WAF blocks it (AWS's minimum is 10)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.waf_requests_per_5_minutes >= 10
+    error_message = "waf_requests_per_5_minutes must be at least 10."
+  }
+}

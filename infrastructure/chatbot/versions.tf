@@ -16,3 +16,9 @@ terraform {
 provider "aws" {
   region = var.region
 }
+
+# CloudFront's web ACL (WAF) must be created in us-east-1.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+}
