@@ -191,7 +191,13 @@ impl PoolConfig {
             access_token_key: KeySource::Generate,
             password_min_length: 8,
             lockout: true,
-            clients: vec![ClientConfig::new(DEFAULT_CLIENT_ID)],
+            // The embedded client models one made in the console, or with the setting AWS recommends:
+            // PreventUserExistenceErrors=ENABLED (an unknown user looks like a wrong password). A
+            // client from the API or Terraform without the setting is LEGACY (ClientConfig::new).
+            clients: vec![ClientConfig {
+                prevent_user_existence_errors: PreventUserExistenceErrors::Enabled,
+                ..ClientConfig::new(DEFAULT_CLIENT_ID)
+            }],
             users: vec![UserConfig {
                 username: DEFAULT_USERNAME.to_owned(),
                 password: DEFAULT_PASSWORD.to_owned(),
@@ -219,7 +225,9 @@ impl PoolConfig {
 
 impl ClientConfig {
     /// A client with no secret, the password, SRP and refresh flows, AWS's default lifetimes, and
-    /// `PreventUserExistenceErrors=ENABLED`.
+    /// `PreventUserExistenceErrors=LEGACY` — the default of a client created through the API or
+    /// Terraform (the console defaults to ENABLED; Cognito developer guide, "Managing user existence
+    /// error responses").
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -232,7 +240,7 @@ impl ClientConfig {
             access_token_validity_s: DEFAULT_TOKEN_VALIDITY_S,
             id_token_validity_s: DEFAULT_TOKEN_VALIDITY_S,
             refresh_token_validity_s: DEFAULT_REFRESH_VALIDITY_S,
-            prevent_user_existence_errors: PreventUserExistenceErrors::Enabled,
+            prevent_user_existence_errors: PreventUserExistenceErrors::Legacy,
             refresh_token_rotation: false,
         }
     }

@@ -108,18 +108,60 @@ async fn response(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("streaming"));
     if streaming {
-        stream_response(shared, id, body).await
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        stream_response(shared, id, content_type, body).await
     } else {
         buffered_response(shared, id, body).await
     }
 }
 
-async fn stream_response(shared: Arc<Lifecycle>, id: String, body: Body) -> Response {
+/// The content type that announces the HTTP-integration prelude (`reference/aws-edge.md` §8.2).
+const PRELUDE_CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
+
+async fn stream_response(
+    shared: Arc<Lifecycle>,
+    id: String,
+    content_type: Option<String>,
+    body: Body,
+) -> Response {
     use http_body_util::BodyExt as _;
     let mut body = body;
-    let mut decoder = PreludeDecoder::new();
+    // Without the prelude's content type the body is the answer itself: "Propagates the Content-Type
+    // header from the runtime to send to the client" (Lambda DG, custom runtimes, response
+    // streaming) — a 200 with the runtime's type, `application/octet-stream` when it sent none.
+    let with_prelude = content_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(PRELUDE_CONTENT_TYPE));
+    let mut decoder = if with_prelude {
+        PreludeDecoder::new()
+    } else {
+        PreludeDecoder::passthrough()
+    };
     let (tx, rx) = mpsc::channel::<Result<Bytes, StreamFault>>(16);
     let mut rx = Some(rx);
+    if !with_prelude {
+        let prelude = super::Prelude {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                content_type.unwrap_or_else(|| "application/octet-stream".into()),
+            )],
+            cookies: Vec::new(),
+        };
+        if let Some(rx) = rx.take() {
+            shared.attach_body(&id, tx.clone());
+            shared.respond(
+                &id,
+                Ok(FunctionResponse::Streaming {
+                    prelude,
+                    body: super::BodyStream::new(rx),
+                }),
+            );
+        }
+    }
     loop {
         let frame = match body.frame().await {
             Some(Ok(frame)) => frame,

@@ -15,7 +15,7 @@ use crate::server::Served;
 /// Where a function process's own stdout/stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Logs {
-    /// To the emulator's stdout/stderr (what `up` does).
+    /// To the emulator's stderr, stdout and stderr both (what `up` and `invoke` do).
     Inherit,
     /// Nowhere (tests).
     Discard,
@@ -79,10 +79,19 @@ pub(crate) async fn spawn(spec: EnvSpec) -> Result<Environment, InvokeError> {
         .envs(&env)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    if spec.process.logs == Logs::Discard {
-        command
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+    match spec.process.logs {
+        Logs::Discard => {
+            command
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        }
+        // Lambda sends a function's stdout and stderr to its log stream: both go to the emulator's
+        // stderr, with START/END/REPORT, never into a response body on the emulator's stdout.
+        Logs::Inherit => {
+            command
+                .stdout(std::process::Stdio::from(std::io::stderr()))
+                .stderr(std::process::Stdio::inherit());
+        }
     }
     let mut child = command.spawn().map_err(|e| {
         InvokeError::Spawn(format!(

@@ -53,6 +53,15 @@ impl PreludeDecoder {
         Self::default()
     }
 
+    /// A decoder for a body with no prelude (the runtime sent its own content type): every byte is
+    /// body.
+    pub fn passthrough() -> Self {
+        Self {
+            done: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether the prelude has been decoded.
     pub fn has_prelude(&self) -> bool {
         self.done

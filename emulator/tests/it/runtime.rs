@@ -360,3 +360,147 @@ async fn an_idle_environment_is_reclaimed_and_the_next_request_cold_starts() {
     assert!(drain(second.response).await.contains("event: done"));
     assert_eq!(invoker.cold_starts(), 2);
 }
+
+fn scripted(behaviour: &str) -> (emulator::Topology, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut topology = topology();
+    topology.function.timeout_s = 30;
+    let env = &mut topology.function.env;
+    env.insert("BEHAVIOUR".into(), behaviour.into());
+    env.insert(
+        "EVENT_DUMP".into(),
+        dir.path().join("event").display().to_string(),
+    );
+    (topology, dir)
+}
+
+#[tokio::test]
+async fn a_streamed_response_without_the_prelude_is_the_body_with_the_runtimes_content_type() {
+    let (topology, _dir) = scripted("raw");
+    let invoker = invoker(topology, scripted_function(), Default::default());
+    let invocation = invoker
+        .invoke(bytes::Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let FunctionResponse::Streaming { prelude, body } = invocation.response else {
+        panic!("streamed")
+    };
+    assert_eq!(prelude.status, 200);
+    assert_eq!(
+        prelude.headers,
+        [("content-type".to_owned(), "text/plain".to_owned())]
+    );
+    let text: Vec<u8> = body
+        .map(|chunk| chunk.unwrap())
+        .collect::<Vec<_>>()
+        .await
+        .concat();
+    assert_eq!(text, b"raw bytes, no prelude");
+}
+
+#[tokio::test]
+async fn error_trailers_mid_stream_end_the_body_with_the_functions_error() {
+    let (topology, _dir) = scripted("trailer");
+    let invoker = invoker(topology, scripted_function(), Default::default());
+    let invocation = invoker
+        .invoke(bytes::Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let FunctionResponse::Streaming { mut body, .. } = invocation.response else {
+        panic!("streamed")
+    };
+    let first = body.next().await.unwrap().unwrap();
+    assert_eq!(&first[..], b"partial ");
+    let fault = body.next().await.unwrap().unwrap_err();
+    assert_eq!(
+        fault,
+        StreamFault::FunctionError {
+            error_type: "Runtime.StreamError".into(),
+            error_body: r#"{"errorType":"Runtime.StreamError","errorMessage":"boom"}"#.into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_error_post_is_the_functions_error_and_next_carries_lambdas_headers() {
+    let (topology, dir) = scripted("error");
+    let timeout_ms = u128::from(topology.function.timeout_s) * 1000;
+    let arn = topology.function_arn();
+    let invoker = invoker(topology, scripted_function(), Default::default());
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let error = invoker
+        .invoke_with_id(
+            "8c5e6a0e-2a0b-4f55-9a43-4e0e7c1d2b3a".into(),
+            bytes::Bytes::from_static(br#"{"hello":"event"}"#),
+        )
+        .await
+        .unwrap_err();
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert_eq!(
+        error,
+        InvokeError::FunctionError {
+            error_type: "Function.Boom".into(),
+            message: "it broke".into()
+        }
+    );
+    let dump = std::fs::read_to_string(dir.path().join("event")).unwrap();
+    let (head, event) = dump.split_once("\n\n").unwrap();
+    assert_eq!(event, r#"{"hello":"event"}"#);
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+            .to_owned()
+    };
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert_eq!(
+        header("lambda-runtime-aws-request-id"),
+        "8c5e6a0e-2a0b-4f55-9a43-4e0e7c1d2b3a"
+    );
+    let deadline: u128 = header("lambda-runtime-deadline-ms").parse().unwrap();
+    assert!(
+        (before + timeout_ms..=after + timeout_ms).contains(&deadline),
+        "the deadline is now + the timeout, in epoch ms: {deadline}"
+    );
+    assert_eq!(header("lambda-runtime-invoked-function-arn"), arn);
+    let trace = header("lambda-runtime-trace-id");
+    assert!(
+        trace.starts_with("Root=1-") && trace.contains(";Parent=") && trace.ends_with(";Sampled=0"),
+        "{trace}"
+    );
+}
+
+#[tokio::test]
+async fn the_invoke_command_sends_the_functions_stdout_to_stderr_with_its_other_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    let topology = dir.path().join("topology.toml");
+    std::fs::write(
+        &topology,
+        "[function.env]\nBEHAVIOUR = \"log\"\nCOGNITO_USER_POOL_ID = \"us-east-1_LocalPool1\"\n",
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emulator"))
+        .arg("invoke")
+        .arg("--event")
+        .arg(&event)
+        .arg("--topology")
+        .arg(&topology)
+        .arg("--function-binary")
+        .arg(emulator::testing::scripted_function().program)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout, "answered", "only the response body on stdout");
+    assert!(stderr.contains("Executing 'index.handler'"), "{stderr}");
+}

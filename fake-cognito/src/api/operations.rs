@@ -154,6 +154,16 @@ fn initiate_auth(state: &AppState, request: InitiateAuthRequest) -> Result<Value
                     "REFRESH_TOKEN_AUTH flow not enabled for this client".into(),
                 ));
             }
+            // "Refresh token rotation must be completed with GetTokensFromRefreshToken" (API reference,
+            // RefreshTokenRotationType; the developer guide: "You can't authenticate with
+            // REFRESH_TOKEN_AUTH in app clients with refresh token rotation enabled"). UNSURE: the
+            // exception's type and words are not documented; InvalidParameterException, as for a flow
+            // the client does not allow.
+            if client.refresh_token_rotation {
+                return Err(CognitoError::InvalidParameter(
+                    "REFRESH_TOKEN_AUTH is not supported for app clients with refresh token rotation enabled; use GetTokensFromRefreshToken".into(),
+                ));
+            }
             let token = auth_parameter(params, "REFRESH_TOKEN")?;
             if let Some(owner) = pool.refresh_token_owner(token) {
                 let secret_hash = params.get("SECRET_HASH").map(String::as_str);
@@ -236,6 +246,9 @@ fn get_tokens_from_refresh_token(
             Some(_) => {}
         }
     }
+    // UNSURE: the API reference names no auth flow for GetTokensFromRefreshToken; ExplicitAuthFlows
+    // documents ALLOW_REFRESH_TOKEN_AUTH as the flag that enables refreshing tokens at all, so a client
+    // without it may not refresh here either.
     if !client.allows("REFRESH_TOKEN_AUTH") {
         return Err(CognitoError::InvalidParameter(
             "REFRESH_TOKEN_AUTH flow not enabled for this client".into(),

@@ -83,3 +83,40 @@ async fn get_tokens_from_refresh_token_validates_its_input() {
         .await;
     assert_eq!(bogus.json()["message"], "Invalid Refresh Token");
 }
+
+#[tokio::test]
+async fn refresh_token_auth_is_refused_on_a_rotation_client() {
+    let mut config = config_with_clock(Arc::new(FixedClock::at_epoch_seconds(T0)));
+    config.pools[0].clients[0].refresh_token_rotation = true;
+    let fake = start(config).await;
+    let tokens = fake.demo_tokens().await;
+    let refused = fake
+        .call(
+            "InitiateAuth",
+            json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": DEFAULT_CLIENT_ID,
+                   "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["__type"], "InvalidParameterException");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("use GetTokensFromRefreshToken")
+    );
+}
+
+#[test]
+fn a_client_without_the_setting_has_the_apis_default_legacy() {
+    use fake_cognito::{ClientConfig, PreventUserExistenceErrors};
+    assert_eq!(
+        ClientConfig::new("apiclient").prevent_user_existence_errors,
+        PreventUserExistenceErrors::Legacy
+    );
+    assert_eq!(
+        fake_cognito::Config::default().pools[0].clients[0].prevent_user_existence_errors,
+        PreventUserExistenceErrors::Enabled,
+        "the embedded client models a console-made one"
+    );
+}
