@@ -2,7 +2,7 @@
 //! request policy forwards — never the hop-by-hop ones, and never one CloudFront owns (a viewer's
 //! `x-amz-source-arn`, `x-amz-cf-id`, `x-amz-date`, `cloudfront-*`, … are dropped, so they can reach
 //! neither the signature nor the function's resource policy) — then the headers CloudFront adds
-//! (`reference/aws-edge.md` §5.3): `host` (the origin's), `x-forwarded-*` and `via` (appended to the
+//! (`reference/aws-edge.md` §5.3): `host` (the origin's), `x-forwarded-for` and `via` (appended to the
 //! viewer's), `x-amz-cf-id`, the
 //! `cloudfront-*` viewer headers, and the OAC source headers.
 
@@ -26,6 +26,7 @@ const NOT_FORWARDED: [&str; 11] = [
     "upgrade",
     "content-length",
     "expect",
+    // CloudFront removes the viewer's; the Function URL's front end sets its own (event.rs).
     "x-forwarded-proto",
 ];
 
@@ -137,8 +138,6 @@ pub fn viewer_headers(ctx: &Context<'_>, request: Accepted<'_>) -> OriginRequest
     );
     headers.extend([
         ("x-forwarded-for".to_owned(), forwarded_for),
-        ("x-forwarded-proto".to_owned(), "https".to_owned()),
-        ("x-forwarded-port".to_owned(), "443".to_owned()),
         ("via".to_owned(), via),
         ("x-amz-cf-id".to_owned(), ctx.cf_id.clone()),
     ]);

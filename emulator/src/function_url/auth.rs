@@ -13,10 +13,16 @@ use crate::sigv4::Identity;
 use crate::topology::{IamUser, PolicyStatement, Topology};
 use crate::trace::{Hop, Line};
 
-/// The AWS account that owns CloudFront's Origin Access Control role (AWS-owned, not the topology's).
-pub const OAC_ACCOUNT: &str = "463217850922";
-/// The OAC role's temporary access key id.
-pub const OAC_ACCESS_KEY_ID: &str = "ASIAWXCLOUDFRONTOAC1";
+/// The AWS account that owns CloudFront's Origin Access Control role (AWS-owned, not the topology's):
+/// the account in real OAC-signed event fixtures (us-east-1, January 2025; reference aws-edge.md
+/// §3.3). UNSURE whether every region and partition signs from this one account: the second capture
+/// the reference cites (ap-northeast-2) is redacted. A capture from another region would settle it.
+pub const OAC_ACCOUNT: &str = "856369053181";
+/// The OAC role's unique id in the same capture (`callerId`/`userId` are `<role id>:OriginAccessSession`).
+pub const OAC_ROLE_ID: &str = "AROA4OY4SXX6VEIZRJRCJ";
+/// The OAC role's temporary access key id: the capture's account prefix (`ASIA4OY4SXX6`; an access key
+/// id encodes its account) with an emulator-owned suffix, since a real session key rotates.
+pub const OAC_ACCESS_KEY_ID: &str = "ASIA4OY4SXX6EMULATED";
 const OAC_SECRET: &str = "cloudfrontOriginAccessControlRoleSecret0001";
 const OAC_SESSION_TOKEN: &str =
     "IQoJb3JpZ2luX2VjEOriginAccessSessionTokenForTheEmulatedCloudFrontEdge";

@@ -7,9 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use super::Context;
-use super::auth::{self, Caller, OAC_ACCESS_KEY_ID, OAC_ACCOUNT};
+use super::auth::{self, Caller, OAC_ACCESS_KEY_ID, OAC_ACCOUNT, OAC_ROLE_ID};
 use super::receive::Received;
 use crate::topology::Topology;
 
@@ -123,11 +124,11 @@ pub fn build(
             json!({"iam": {
                 "accessKey": OAC_ACCESS_KEY_ID,
                 "accountId": OAC_ACCOUNT,
-                "callerId": "AROAWXCLOUDFRONTOACR01:OriginAccessSession",
+                "callerId": format!("{OAC_ROLE_ID}:OriginAccessSession"),
                 "cognitoIdentity": null,
                 "principalOrgId": null,
                 "userArn": format!("arn:aws:sts::{OAC_ACCOUNT}:assumed-role/OriginAccessControlRole/OriginAccessSession"),
-                "userId": "AROAWXCLOUDFRONTOACR01:OriginAccessSession"
+                "userId": format!("{OAC_ROLE_ID}:OriginAccessSession")
             }}),
         ),
         Caller::User {
@@ -150,6 +151,7 @@ pub fn build(
             )
         }
     };
+    add_front_end_headers(&mut headers, incoming.source_ip, request_id, now);
     let header = |name: &str| {
         incoming
             .headers
@@ -219,6 +221,44 @@ pub fn build(
     event.insert("pathParameters".into(), Value::Null);
     event.insert("stageVariables".into(), Value::Null);
     Value::Object(event)
+}
+
+/// The headers the Function URL's own front end puts in every event, behind CloudFront or not: public
+/// captures of direct calls and of calls through CloudFront both show `x-forwarded-proto: https`,
+/// `x-forwarded-port: 443`, `x-forwarded-for`, `x-amzn-trace-id` and the TLS pair (reference §3.2; the
+/// capture in its §5.3 is CloudFront *removing the viewer's* `X-Forwarded-Proto` — the URL then sets its
+/// own, so the two sections agree once the hops are told apart).
+fn add_front_end_headers(
+    headers: &mut Map<String, Value>,
+    source_ip: &str,
+    request_id: &str,
+    now: SystemTime,
+) {
+    headers.insert("x-forwarded-proto".into(), json!("https"));
+    headers.insert("x-forwarded-port".into(), json!("443"));
+    // UNSURE: behind CloudFront the captures show only the viewer's address (the edge's is not
+    // appended), so a value that arrives is kept; a direct call gets the caller's address.
+    if !headers.contains_key("x-forwarded-for") {
+        headers.insert("x-forwarded-for".into(), json!(source_ip));
+    }
+    // UNSURE: the negotiated TLS session; locally there is none, so the values every public capture of
+    // a modern client shows (TLSv1.3, TLS_AES_128_GCM_SHA256). An older client would see TLSv1.2.
+    headers.insert("x-amzn-tls-version".into(), json!("TLSv1.3"));
+    headers.insert(
+        "x-amzn-tls-cipher-suite".into(),
+        json!("TLS_AES_128_GCM_SHA256"),
+    );
+    // UNSURE: captures show `Root=1-…` and, for some direct calls, `Self=1-…;Root=1-…`; a caller's own
+    // trace header is continued with a `Self` segment in front, as AWS's load balancers do. The id is
+    // derived from the request id so an event stays reproducible under an injected clock.
+    let seconds = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let digest = Sha256::digest(request_id.as_bytes());
+    let segment = format!("1-{seconds:08x}-{}", hex::encode(&digest[..12]));
+    let trace = match headers.get("x-amzn-trace-id").and_then(Value::as_str) {
+        Some(caller) => format!("Self={segment};{caller}"),
+        None => format!("Root={segment}"),
+    };
+    headers.insert("x-amzn-trace-id".into(), json!(trace));
 }
 
 /// Step 5 of the Function URL: the event for this request, as the bytes the invoker sends.
@@ -301,7 +341,69 @@ mod tests {
             at,
         );
         insta::assert_json_snapshot!("event_from_cloudfront", event);
+        let iam = &event["requestContext"]["authorizer"]["iam"];
+        assert_eq!(event["requestContext"]["accountId"], "856369053181");
+        assert_eq!(
+            iam["userArn"],
+            "arn:aws:sts::856369053181:assumed-role/OriginAccessControlRole/OriginAccessSession"
+        );
+        assert_eq!(iam["callerId"], "AROA4OY4SXX6VEIZRJRCJ:OriginAccessSession");
         assert!(event["headers"].get("authorization").is_none());
+    }
+
+    #[test]
+    fn the_front_end_adds_its_headers_to_a_direct_call() {
+        let t = Topology::default();
+        let headers = h(&[
+            ("x-forwarded-proto", "http"),
+            ("x-amzn-tls-version", "SSLv3"),
+        ]);
+        let at = UNIX_EPOCH + Duration::from_secs(0x6661_bc42);
+        let event = build(
+            &t,
+            &incoming(&headers, b"", ""),
+            &Caller::Anonymous,
+            "id",
+            at,
+        );
+        let headers = &event["headers"];
+        assert_eq!(
+            headers["x-forwarded-proto"], "https",
+            "the caller's is replaced"
+        );
+        assert_eq!(headers["x-forwarded-port"], "443");
+        assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(headers["x-amzn-tls-version"], "TLSv1.3");
+        assert_eq!(headers["x-amzn-tls-cipher-suite"], "TLS_AES_128_GCM_SHA256");
+        let trace = headers["x-amzn-trace-id"].as_str().unwrap();
+        assert!(trace.starts_with("Root=1-6661bc42-"), "{trace}");
+        assert_eq!(trace.len(), "Root=1-6661bc42-".len() + 24, "{trace}");
+    }
+
+    #[test]
+    fn a_forwarded_for_and_a_trace_header_that_arrive_are_continued() {
+        let t = Topology::default();
+        let headers = h(&[
+            ("x-forwarded-for", "203.0.113.7"),
+            (
+                "x-amzn-trace-id",
+                "Root=1-00000000-000000000000000000000001",
+            ),
+        ]);
+        let event = build(
+            &t,
+            &incoming(&headers, b"", ""),
+            &Caller::Anonymous,
+            "id",
+            UNIX_EPOCH,
+        );
+        assert_eq!(event["headers"]["x-forwarded-for"], "203.0.113.7");
+        let trace = event["headers"]["x-amzn-trace-id"].as_str().unwrap();
+        assert!(trace.starts_with("Self=1-00000000-"), "{trace}");
+        assert!(
+            trace.ends_with(";Root=1-00000000-000000000000000000000001"),
+            "{trace}"
+        );
     }
 
     #[test]
