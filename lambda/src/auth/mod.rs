@@ -5,10 +5,14 @@
 //! re-fetched once for an unknown `kid`, and then not again until `JWKS_REFETCH_COOLDOWN_MS` has passed.
 //! With no cached key and the JWKS unreachable the answer is 503, and the next request tries again.
 
+mod rs256;
+
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -107,13 +111,15 @@ pub struct VerifierConfig {
     pub leeway: Duration,
 }
 
+/// The pool's signing keys by kid, parsed once per JWKS fetch.
+type Keys = HashMap<String, Arc<DecodingKey>>;
+
+/// State only a JWKS fetch touches; its lock is never taken on the warm path.
 #[derive(Default)]
-struct KeyCache {
-    keys: HashMap<String, DecodingKey>,
+struct Refetch {
     /// After a fetch that did not produce the wanted kid, no re-fetch before this time (by the
     /// injected clock, so tests move it instead of sleeping).
     penalty_until: Option<SystemTime>,
-    fetches: u64,
 }
 
 /// Verifies bearer tokens; one per cold start, shared by every invocation.
@@ -121,7 +127,11 @@ pub struct Verifier {
     config: VerifierConfig,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
-    cache: Mutex<KeyCache>,
+    /// Read without a lock by every verification; replaced whole after a fetch.
+    keys: ArcSwap<Keys>,
+    validation: Validation,
+    refetch: Mutex<Refetch>,
+    fetches: AtomicU64,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -138,17 +148,21 @@ const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 impl Verifier {
     /// A verifier with an empty key cache.
     pub fn new(config: VerifierConfig, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+        rs256::install();
         Self {
             config,
             http,
             clock,
-            cache: Mutex::new(KeyCache::default()),
+            keys: ArcSwap::from_pointee(Keys::new()),
+            validation: signature_only(),
+            refetch: Mutex::new(Refetch::default()),
+            fetches: AtomicU64::new(0),
         }
     }
 
     /// How many times the JWKS has been fetched (successfully or not).
     pub async fn jwks_fetches(&self) -> u64 {
-        self.cache.lock().await.fetches
+        self.fetches.load(Ordering::Relaxed)
     }
 
     /// Extracts the bearer token from a header value.
@@ -183,18 +197,10 @@ impl Verifier {
             .kid
             .ok_or_else(|| AuthError::Malformed("no kid in the header".into()))?;
         let key = self.key_for(&kid).await?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        // Time and audience are checked below with the injected clock and Cognito's rules.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
-                match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => AuthError::BadSignature,
-                    _ => AuthError::Malformed(e.to_string()),
-                }
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => AuthError::BadSignature,
+                _ => AuthError::Malformed(e.to_string()),
             })?;
         self.check_claims(&data.claims)
     }
@@ -268,36 +274,40 @@ impl Verifier {
     /// The key for `kid`: from the cache, or after a JWKS fetch. A fetch that does not produce the kid
     /// (or fails while keys are cached) blocks further fetches for the cooldown, as aws-jwt-verify's
     /// penalty box does; with nothing cached every request may try again.
-    async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(key) = cache.keys.get(kid) {
-            return Ok(key.clone());
+    async fn key_for(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
+        if let Some(key) = self.keys.load().get(kid) {
+            return Ok(Arc::clone(key));
         }
-        if cache
+        let mut refetch = self.refetch.lock().await;
+        // Another request may have fetched while this one waited for the lock.
+        if let Some(key) = self.keys.load().get(kid) {
+            return Ok(Arc::clone(key));
+        }
+        if refetch
             .penalty_until
             .is_some_and(|until| self.clock.now() < until)
         {
             return Err(AuthError::UnknownKey);
         }
-        cache.fetches += 1;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.fetch_jwks().await {
-            Ok(keys) => cache.keys = keys,
-            Err(why) if cache.keys.is_empty() => {
+            Ok(keys) => self.keys.store(Arc::new(keys)),
+            Err(why) if self.keys.load().is_empty() => {
                 tracing::warn!(%why, "JWKS unavailable and no key cached");
                 return Err(AuthError::KeysUnavailable(why));
             }
             Err(why) => tracing::warn!(%why, "JWKS re-fetch failed; keeping the cached keys"),
         }
-        match cache.keys.get(kid) {
-            Some(key) => Ok(key.clone()),
+        match self.keys.load().get(kid) {
+            Some(key) => Ok(Arc::clone(key)),
             None => {
-                cache.penalty_until = Some(self.clock.now() + self.config.refetch_cooldown);
+                refetch.penalty_until = self.clock.now().checked_add(self.config.refetch_cooldown);
                 Err(AuthError::UnknownKey)
             }
         }
     }
 
-    async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, String> {
+    async fn fetch_jwks(&self) -> Result<Keys, String> {
         let response = self
             .http
             .get(&self.config.jwks_url)
@@ -326,7 +336,7 @@ impl Verifier {
                 (usable, field("kid"), field("n"), field("e"))
             {
                 if let Ok(decoding) = DecodingKey::from_rsa_components(n, e) {
-                    out.insert(kid.to_owned(), decoding);
+                    out.insert(kid.to_owned(), Arc::new(decoding));
                 }
             }
         }
@@ -335,6 +345,17 @@ impl Verifier {
         }
         Ok(out)
     }
+}
+
+/// RS256 signatures only: time and audience are checked by [`Verifier::check_claims`] with the injected
+/// clock and Cognito's rules.
+fn signature_only() -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation
 }
 
 /// The `alg` of a token's header, read before any key is looked up (so `none` and HS* are refused
