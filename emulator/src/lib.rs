@@ -28,8 +28,11 @@ pub mod chain;
 pub mod check;
 pub mod client;
 pub mod clock;
+#[cfg(feature = "testcontainers")]
+pub mod containers;
 pub mod edge;
 pub mod function_url;
+pub mod health;
 pub mod pattern;
 pub mod refusal;
 pub mod runtime;

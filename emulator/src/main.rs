@@ -45,6 +45,17 @@ enum Command {
         #[arg(long = "env", value_parser = parse_pair)]
         overlay: Vec<(String, String)>,
     },
+    /// Exits 0 when the chain `up --ready-file FILE` started is ready: FILE exists and every listener
+    /// named in it accepts a connection (the container image's health check).
+    Health {
+        /// The file `up --ready-file` wrote.
+        #[arg(
+            long,
+            env = "EMULATOR_READY_FILE",
+            default_value = "/tmp/chatbot-chain.json"
+        )]
+        ready_file: PathBuf,
+    },
     /// Runs `chatbot-query` under the Lambda Runtime API named by `AWS_LAMBDA_RUNTIME_API` (what each
     /// execution environment starts; the same code as the `bootstrap` binary).
     #[command(hide = true)]
@@ -66,20 +77,20 @@ struct UpArgs {
     #[arg(long)]
     function_binary: Option<PathBuf>,
     /// The CloudFront edge.
-    #[arg(long, default_value = "127.0.0.1:9000")]
+    #[arg(long, default_value = "127.0.0.1:9000", env = "EMULATOR_EDGE_ADDR")]
     edge_addr: std::net::SocketAddr,
     /// The Function URL.
-    #[arg(long, default_value = "127.0.0.1:9001")]
+    #[arg(long, default_value = "127.0.0.1:9001", env = "EMULATOR_URL_ADDR")]
     url_addr: std::net::SocketAddr,
     /// fake-cognito.
-    #[arg(long, default_value = "127.0.0.1:9229")]
+    #[arg(long, default_value = "127.0.0.1:9229", env = "EMULATOR_COGNITO_ADDR")]
     cognito_addr: std::net::SocketAddr,
     /// fake-gemini.
-    #[arg(long, default_value = "127.0.0.1:9300")]
+    #[arg(long, default_value = "127.0.0.1:9300", env = "EMULATOR_GEMINI_ADDR")]
     gemini_addr: std::net::SocketAddr,
     /// The local chat page (its origin is allowed through CORS). Not 5173: the site's own Vite dev
     /// server runs there.
-    #[arg(long, default_value = "127.0.0.1:9080")]
+    #[arg(long, default_value = "127.0.0.1:9080", env = "EMULATOR_SITE_ADDR")]
     site_addr: std::net::SocketAddr,
     /// The Amplify v6 bundle the page signs in with (default: web/dist/amplify.js of this checkout,
     /// made by `npm ci && npm run build` in web/; without it the page signs in with a few lines of
@@ -107,6 +118,10 @@ struct UpArgs {
     /// A Terraform variable for --terraform (NAME=VALUE; lists as HCL: 'allowed_origins=["…"]').
     #[arg(long = "var", value_parser = parse_pair)]
     vars: Vec<(String, String)>,
+    /// When ready, also write the JSON line to this file (what `emulator health` reads; the
+    /// container image's health check).
+    #[arg(long, env = "EMULATOR_READY_FILE")]
+    ready_file: Option<PathBuf>,
 }
 
 fn parse_origin(text: &str) -> Result<String, String> {
@@ -187,6 +202,7 @@ fn run() -> anyhow::Result<()> {
             runtime.block_on(up(*args))
         }
         Command::Chat(args) => runtime.block_on(chat(args)),
+        Command::Health { ready_file } => runtime.block_on(emulator::health::probe(&ready_file)),
         Command::Check(args) => {
             init_logs("warn");
             let mut function = function_process(args.function_binary.clone())?;
@@ -362,6 +378,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         fake_cognito::config::DEFAULT_PASSWORD,
     );
     let summary = chain.summary(username, password);
+    if let Some(path) = &args.ready_file {
+        emulator::health::write_ready_file(path, &summary)?;
+    }
     if args.json {
         println!("{summary}");
     } else {
@@ -376,6 +395,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     wait_for_signal().await?;
     tracing::info!("shutting down");
     printer.abort();
+    if let Some(path) = &args.ready_file {
+        let _ = std::fs::remove_file(path);
+    }
     chain.shutdown().await;
     Ok(())
 }

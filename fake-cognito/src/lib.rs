@@ -29,6 +29,8 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "testcontainers")]
+pub mod container;
 pub mod cors;
 mod directory;
 mod discovery;
@@ -45,4 +47,4 @@ pub use config::{
 };
 pub use directory::secret_hash;
 pub use hooks::{JwksFault, MintRequest, Signing, TokenUse};
-pub use server::{FakeCognito, Handle, SpawnError, spawn};
+pub use server::{FakeCognito, Handle, SpawnError, reachable, spawn};

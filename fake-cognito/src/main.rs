@@ -14,6 +14,10 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9229", env = "FAKE_COGNITO_ADDR")]
     addr: SocketAddr,
+    /// Exit 0 if a server is accepting connections on --addr, 1 otherwise, and start nothing (the
+    /// container image's health check; set the address with the environment variable, as the image does).
+    #[arg(long)]
+    health_check: bool,
     /// TOML file with pools, clients and users (default: the embedded chatbot pool and demo user).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -54,6 +58,14 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.health_check {
+        let addr = fake_cognito::reachable(cli.addr);
+        let probe = tokio::net::TcpStream::connect(addr);
+        return match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => anyhow::bail!("nothing accepts connections on {addr}"),
+        };
+    }
     let mut config = match &cli.config {
         Some(path) => Config::from_toml_file(path)?,
         None => Config::default(),

@@ -186,7 +186,7 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
         addr: config.addr,
         source,
     })?;
-    let base_url = format!("http://{addr}");
+    let base_url = format!("http://{}", reachable(addr));
     let directory = {
         let (config, base_url) = (config.clone(), base_url.clone());
         tokio::task::spawn_blocking(move || Directory::build(&config, &base_url))
@@ -346,5 +346,19 @@ impl Drop for Handle {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// Where a client on this host reaches a listener bound to `addr`: a wildcard bind (`0.0.0.0`, `::`,
+/// as in a container) is reached on loopback, so URLs, issuers and CORS origins name a real host.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
     }
 }

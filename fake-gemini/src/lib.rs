@@ -24,6 +24,8 @@
 //! - [`tls`]: the generated CA and certificate for `--tls`.
 
 pub mod config;
+#[cfg(feature = "testcontainers")]
+pub mod container;
 mod control;
 pub mod errors;
 pub mod json;
@@ -40,7 +42,7 @@ pub use control::{
     RecordedRequest, StreamCounts,
 };
 pub use scenario::{Chunk, End, Matcher, Reply, Scenario};
-pub use server::{Handle, SpawnError, WAIT_LIMIT, spawn};
+pub use server::{Handle, SpawnError, WAIT_LIMIT, reachable, spawn};
 
 /// The entry point: `FakeGemini::spawn(config)`.
 #[derive(Debug)]

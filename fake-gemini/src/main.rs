@@ -14,6 +14,10 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9300", env = "FAKE_GEMINI_ADDR")]
     addr: SocketAddr,
+    /// Exit 0 if a server is accepting connections on --addr, 1 otherwise, and start nothing (the
+    /// container image's health check; set the address with the environment variable, as the image does).
+    #[arg(long)]
+    health_check: bool,
     /// TOML scenario file (format in the README); without it, every request gets the default answer.
     #[arg(long)]
     script: Option<PathBuf>,
@@ -36,6 +40,14 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.health_check {
+        let addr = fake_gemini::reachable(cli.addr);
+        let probe = tokio::net::TcpStream::connect(addr);
+        return match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => anyhow::bail!("nothing accepts connections on {addr}"),
+        };
+    }
     let mut config = Config {
         addr: cli.addr,
         api_key: cli.api_key.clone(),

@@ -128,7 +128,7 @@ pub async fn spawn(config: Config) -> Result<Handle, SpawnError> {
     ));
     Ok(Handle {
         addr,
-        uri: format!("{scheme}://{addr}"),
+        uri: format!("{scheme}://{}", reachable(addr)),
         tls,
         state,
         shutdown: Some(shutdown_tx),
@@ -711,5 +711,19 @@ impl Drop for Handle {
                 }
             }
         }
+    }
+}
+
+/// Where a client on this host reaches a listener bound to `addr`: a wildcard bind (`0.0.0.0`, `::`,
+/// as in a container) is reached on loopback, so URLs, issuers and CORS origins name a real host.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
     }
 }

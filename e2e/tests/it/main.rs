@@ -1,6 +1,7 @@
 //! The end-to-end suite: each test one scenario, through the whole chain, offline.
 
 mod browser;
+mod containers;
 mod cors;
 mod faults;
 mod happy;
