@@ -250,14 +250,21 @@ fn redacted_query(uri: &Uri) -> Option<String> {
     })
 }
 
-fn error_response(error: &GeminiError, event_stream: bool) -> Response {
+/// An error answer. `framing` is the request's: in the JSON-array mode (`streamGenerateContent` without
+/// `alt=sse`) Google wraps the error object in the array too — `[{\n  "error": {…}\n}\n]`
+/// (reference/gemini.md §3: continuedev/continue#8516's raw invalid-key body, gemdn's `EXAMPLE_ERROR`).
+fn error_response(error: &GeminiError, event_stream: bool, framing: Option<Framing>) -> Response {
     let status = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if event_stream {
         "text/event-stream"
     } else {
         "application/json; charset=UTF-8"
     };
-    let mut response = (status, error.body()).into_response();
+    let body = match framing {
+        Some(Framing::JsonArray) => format!("[{}\n]", error.body().trim_end()),
+        Some(Framing::Sse) | None => error.body(),
+    };
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -346,9 +353,9 @@ async fn generate(
     }
     let event_stream = framing == Some(Framing::Sse);
     match api_key(&headers, &query) {
-        None => return error_response(&GeminiError::Unregistered, false),
+        None => return error_response(&GeminiError::Unregistered, false, framing),
         Some(key) if key.trim() != state.api_key => {
-            return error_response(&GeminiError::ApiKeyInvalid { key }, false);
+            return error_response(&GeminiError::ApiKeyInvalid { key }, false, framing);
         }
         Some(_) => {}
     }
@@ -356,11 +363,11 @@ async fn generate(
         let error = GeminiError::ModelNotFound {
             model: format!("models/{model}"),
         };
-        return error_response(&error, false);
+        return error_response(&error, false, framing);
     }
     let request = match request::parse(&bytes) {
         Ok(request) => request,
-        Err(error) => return error_response(&error, false),
+        Err(error) => return error_response(&error, false, framing),
     };
     let call = {
         let mut calls = lock(&state.calls);
@@ -376,7 +383,7 @@ async fn generate(
                 request.last_user_text
             ),
         };
-        return error_response(&error, false);
+        return error_response(&error, false, framing);
     };
     state.observations.set_scenario(index, &scenario.name);
     tracing::debug!(scenario = %scenario.name, call, model, "answering");
@@ -398,7 +405,7 @@ async fn generate(
                 },
                 _ => GeminiError::for_status(*status, model),
             };
-            error_response(&error, *event_stream_content_type && event_stream)
+            error_response(&error, *event_stream_content_type && event_stream, framing)
         }
         (Reply::Blocked { reason }, Some(framing)) => {
             let event = builder.blocked(reason);
@@ -438,7 +445,7 @@ fn unary(
 ) -> Response {
     let plan = Plan::for_reply(reply, request).expect("streaming replies have a plan");
     if let crate::scenario::End::Error { status } = plan.end {
-        return error_response(&GeminiError::for_status(status, ""), false);
+        return error_response(&GeminiError::for_status(status, ""), false, None);
     }
     let mut values = Vec::new();
     let count = plan.chunks.len();

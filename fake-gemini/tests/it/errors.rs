@@ -116,3 +116,32 @@ async fn unknown_models_and_malformed_requests_are_refused() {
         "type.googleapis.com/google.rpc.BadRequest"
     );
 }
+
+#[tokio::test]
+async fn errors_in_the_json_array_mode_are_wrapped_in_the_array() {
+    let fake = start_with(vec![Scenario::error(503)]).await;
+    let array_url = format!(
+        "{}/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        fake.url()
+    );
+    let overloaded = post(&array_url, Some(KEY), &body("hi")).await;
+    assert_eq!(overloaded.status, 503);
+    assert!(
+        overloaded.body.starts_with("[{\n  \"error\": {"),
+        "{}",
+        overloaded.body
+    );
+    assert!(overloaded.body.ends_with("}\n}\n]"), "{}", overloaded.body);
+    let parsed: serde_json::Value = serde_json::from_str(&overloaded.body).expect("a JSON array");
+    assert_eq!(parsed[0]["error"]["status"], "UNAVAILABLE");
+    insta::assert_snapshot!("json_array_error_503", wire(&overloaded));
+
+    let wrong_key = post(&array_url, Some("not-the-key"), &body("hi")).await;
+    assert_eq!(wrong_key.status, 400);
+    let parsed: serde_json::Value = serde_json::from_str(&wrong_key.body).expect("a JSON array");
+    assert_eq!(parsed[0]["error"]["status"], "INVALID_ARGUMENT");
+
+    // The SSE and unary forms keep the bare object.
+    let sse = stream(&fake, "gemini-2.5-flash", "hi").await;
+    assert!(sse.body.starts_with("{\n  \"error\""), "{}", sse.body);
+}
