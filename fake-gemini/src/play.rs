@@ -170,6 +170,9 @@ async fn run(
         first = false;
         framed
     };
+    if let Some(thought) = builder.thought_chunk() {
+        send(tx, frame(&thought)).await?;
+    }
     let count = plan.chunks.len();
     let finish = match &plan.end {
         End::Finish { reason, message } => Some((reason.clone(), message.clone())),

@@ -15,6 +15,17 @@ pub struct GenerateRequest {
     pub last_user_text: String,
     /// All text of the prompt (system instruction and contents), for token counts and echo.
     pub prompt_text: String,
+    /// `generationConfig.thinkingConfig`, as far as the answer's shape depends on it.
+    pub thinking: Thinking,
+}
+
+/// What the request asked of a thinking model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Thinking {
+    /// `includeThoughts`: thought summaries come back as `"thought": true` parts.
+    pub include_thoughts: bool,
+    /// `thinkingBudget: 0` turns thinking off (Gemini 2.5 Flash); no thoughts are counted then.
+    pub disabled: bool,
 }
 
 const REQUEST_FIELDS: &[&str] = &[
@@ -86,6 +97,7 @@ pub fn parse(bytes: &[u8]) -> Result<GenerateRequest, GeminiError> {
         check_content(system, "system_instruction")?;
         collect_text(system, &mut prompt);
     }
+    let mut thinking_asked = Thinking::default();
     if let Some(config) = field(object, "generationConfig") {
         let config = as_object(config, "generation_config")?;
         check_fields(config, GENERATION_CONFIG_FIELDS, "generation_config")?;
@@ -96,6 +108,10 @@ pub fn parse(bytes: &[u8]) -> Result<GenerateRequest, GeminiError> {
                 THINKING_CONFIG_FIELDS,
                 "generation_config.thinking_config",
             )?;
+            thinking_asked = Thinking {
+                include_thoughts: field(thinking, "includeThoughts") == Some(&Value::Bool(true)),
+                disabled: field(thinking, "thinkingBudget").and_then(Value::as_i64) == Some(0),
+            };
         }
     }
     if let Some(settings) = field(object, "safetySettings") {
@@ -146,6 +162,7 @@ pub fn parse(bytes: &[u8]) -> Result<GenerateRequest, GeminiError> {
         body: body.clone(),
         last_user_text,
         prompt_text: prompt,
+        thinking: thinking_asked,
     })
 }
 

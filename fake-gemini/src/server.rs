@@ -388,7 +388,7 @@ async fn generate(
     state.observations.set_scenario(index, &scenario.name);
     tracing::debug!(scenario = %scenario.name, call, model, "answering");
 
-    let builder = ResponseBuilder::new(model, &request.prompt_text);
+    let builder = ResponseBuilder::new(model, &request.prompt_text).thinking(request.thinking);
     match (&scenario.reply, framing) {
         (
             Reply::Error {
@@ -447,7 +447,7 @@ fn unary(
     if let crate::scenario::End::Error { status } = plan.end {
         return error_response(&GeminiError::for_status(status, ""), false, None);
     }
-    let mut values = Vec::new();
+    let mut values: Vec<Value> = builder.thought_chunk().into_iter().collect();
     let count = plan.chunks.len();
     for (i, chunk) in plan.chunks.iter().enumerate() {
         match (&plan.end, i + 1 == count) {

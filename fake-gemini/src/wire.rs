@@ -40,7 +40,16 @@ pub struct ResponseBuilder {
     response_id: String,
     prompt_tokens: u64,
     candidate_chars: usize,
+    /// Tokens spent thinking before the answer (Gemini 2.5 reports them in every chunk).
+    thoughts_tokens: u64,
+    /// The request asked `includeThoughts`.
+    show_thoughts: bool,
 }
+
+/// The thought summary a thinking model sends first when the request asks `includeThoughts`
+/// (reference/gemini.md §2.4: `{"text": "**…**", "thought": true}`).
+pub const THOUGHT_SUMMARY: &str = "**Understanding the question**\n\nI'm reading what the student asked \
+and working out which concept to explain first, without giving away the whole solution.";
 
 /// A rough token count: Gemini averages about four characters a token for English text.
 pub fn token_estimate(text: &str) -> u64 {
@@ -84,7 +93,30 @@ impl ResponseBuilder {
             response_id: response_id(),
             prompt_tokens: token_estimate(prompt_text).max(1),
             candidate_chars: 0,
+            thoughts_tokens: 0,
+            show_thoughts: false,
         }
+    }
+
+    /// Makes this a thinking answer, as Gemini 2.5 models answer unless thinking is off: the usage
+    /// counts the thought tokens (`totalTokenCount` = prompt + candidates + thoughts), and
+    /// [`Self::thought_chunk`] gives the summary part. Other families are left as they are.
+    pub fn thinking(mut self, thinking: crate::request::Thinking) -> Self {
+        if self.family == Family::Gemini25 && !thinking.disabled {
+            self.thoughts_tokens = token_estimate(THOUGHT_SUMMARY);
+            self.show_thoughts = thinking.include_thoughts;
+        }
+        self
+    }
+
+    /// The thought-summary chunk that precedes the answer, when the model thought and the request
+    /// asked for thoughts.
+    pub fn thought_chunk(&self) -> Option<Value> {
+        (self.thoughts_tokens > 0 && self.show_thoughts).then(|| {
+            let content =
+                json!({"parts": [{"text": THOUGHT_SUMMARY, "thought": true}], "role": "model"});
+            self.envelope(self.candidate(Some(content), None), false)
+        })
     }
 
     /// The family in use.
@@ -117,10 +149,18 @@ impl ResponseBuilder {
                 );
             }
             Family::Gemini25 | Family::Gemini3 => {
+                // Field order as captured (reference/gemini.md §2.4, gemini-2.5-flash).
                 let candidates = self.candidate_tokens();
+                let thoughts = self.thoughts_tokens;
                 usage.insert("candidatesTokenCount".into(), json!(candidates));
-                usage.insert("totalTokenCount".into(), json!(prompt + candidates));
+                usage.insert(
+                    "totalTokenCount".into(),
+                    json!(prompt + candidates + thoughts),
+                );
                 usage.insert("promptTokensDetails".into(), details);
+                if thoughts > 0 {
+                    usage.insert("thoughtsTokenCount".into(), json!(thoughts));
+                }
                 usage.insert("serviceTier".into(), json!("standard"));
             }
         }

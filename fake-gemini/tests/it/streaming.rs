@@ -3,7 +3,7 @@
 
 use fake_gemini::{End, Scenario};
 use futures_util::StreamExt as _;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{KEY, body, open, post, read_until, redact_response_id, start_with, stream};
 
@@ -165,4 +165,63 @@ async fn a_blocked_prompt_is_one_event_with_prompt_feedback() {
     let answer = stream(&fake, "gemini-2.0-flash", "something bad").await;
     assert_eq!(answer.status, 200);
     insta::assert_snapshot!("blocked_prompt", answer.body);
+}
+
+#[tokio::test]
+async fn gemini_25_counts_thoughts_and_sends_them_only_when_asked() {
+    let fake = start_with(vec![Scenario::stream(["Hello", " there"])]).await;
+    let url = crate::support::stream_url(&fake, "gemini-2.5-flash");
+    let events = |body: &str| -> Vec<Value> {
+        body.split("\r\n\r\n")
+            .filter_map(|event| event.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).expect("JSON event"))
+            .collect()
+    };
+
+    let plain = events(&post(&url, Some(KEY), &body("hi")).await.body);
+    assert_eq!(plain.len(), 2, "no thought part unless asked");
+    for event in &plain {
+        let usage = &event["usageMetadata"];
+        let sum = usage["promptTokenCount"].as_u64().unwrap()
+            + usage["candidatesTokenCount"].as_u64().unwrap()
+            + usage["thoughtsTokenCount"]
+                .as_u64()
+                .expect("2.5 reports thoughts");
+        assert_eq!(usage["totalTokenCount"].as_u64(), Some(sum), "{usage}");
+    }
+
+    let mut asking = body("hi");
+    asking["generationConfig"] = json!({"thinkingConfig": {"includeThoughts": true}});
+    let with_thoughts = events(&post(&url, Some(KEY), &asking).await.body);
+    assert_eq!(with_thoughts.len(), 3);
+    let part = &with_thoughts[0]["candidates"][0]["content"]["parts"][0];
+    assert_eq!(part["thought"], true);
+    assert!(part["text"].as_str().unwrap().starts_with("**"), "{part}");
+    assert_eq!(with_thoughts[2]["candidates"][0]["finishReason"], "STOP");
+
+    let mut off = body("hi");
+    off["generationConfig"] =
+        json!({"thinkingConfig": {"thinkingBudget": 0, "includeThoughts": true}});
+    let unthinking = events(&post(&url, Some(KEY), &off).await.body);
+    assert_eq!(unthinking.len(), 2);
+    assert!(
+        unthinking[1]["usageMetadata"]
+            .get("thoughtsTokenCount")
+            .is_none()
+    );
+
+    // Gemini 2.0 does not think.
+    let old = events(
+        &post(
+            &crate::support::stream_url(&fake, "gemini-2.0-flash"),
+            Some(KEY),
+            &asking,
+        )
+        .await
+        .body,
+    );
+    assert!(
+        old.iter()
+            .all(|e| e["usageMetadata"].get("thoughtsTokenCount").is_none())
+    );
 }
