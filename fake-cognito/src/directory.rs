@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::Serialize;
@@ -44,6 +44,15 @@ pub struct PoolState {
     challenges: HashMap<String, Challenge>,
     spent_sessions: HashSet<String>,
     srp_exchanges: HashMap<String, SrpExchange>,
+    /// Tokens revoked by RevokeToken: the refresh tokens themselves, and the `origin_jti` of the
+    /// authentication events whose access tokens go with them.
+    revoked: Revoked,
+}
+
+#[derive(Debug, Default)]
+struct Revoked {
+    refresh_tokens: HashSet<String>,
+    origin_jtis: HashSet<String>,
 }
 
 /// A user's account status, as `UserStatus` spells it.
@@ -185,6 +194,7 @@ impl Directory {
                 challenges: HashMap::new(),
                 spent_sessions: HashSet::new(),
                 srp_exchanges: HashMap::new(),
+                revoked: Revoked::default(),
             };
             for user in &pool.users {
                 let attributes = user
@@ -234,6 +244,15 @@ impl Directory {
         self.pools.get_mut(pool_id).ok_or_else(|| {
             CognitoError::ResourceNotFound(format!("User pool {pool_id} does not exist."))
         })
+    }
+
+    /// GetUser across the pools: the one whose access key signed the token answers; a token none of
+    /// them signed is "Invalid Access Token".
+    pub fn get_user(&self, access_token: &str, now: u64) -> Result<Value, CognitoError> {
+        self.pools
+            .values()
+            .find_map(|pool| pool.get_user(access_token, now))
+            .unwrap_or_else(|| Err(CognitoError::NotAuthorized("Invalid Access Token".into())))
     }
 
     /// The pool owning `client_id` and the client, or Cognito's `ResourceNotFoundException`.
@@ -613,6 +632,11 @@ impl PoolState {
         now: u64,
     ) -> Result<AuthenticationResult, CognitoError> {
         let invalid = || CognitoError::NotAuthorized("Invalid Refresh Token".into());
+        if self.revoked.refresh_tokens.contains(refresh_token) {
+            return Err(CognitoError::NotAuthorized(
+                "Refresh Token has been revoked".into(),
+            ));
+        }
         let session = self
             .refresh_tokens
             .get(refresh_token)
@@ -641,6 +665,79 @@ impl PoolState {
             result.refresh_token = None;
         }
         Ok(result)
+    }
+
+    /// RevokeToken: the refresh token can no longer be used, and neither can the access tokens of the
+    /// same authentication event at Cognito's own APIs (GetUser); JWT libraries still accept them
+    /// until they expire (AWS docs, "Revoking tokens"). UNSURE: a token this pool never issued is
+    /// accepted silently, as RFC 7009 §2.2 has an OAuth revocation endpoint do; AWS documents the
+    /// operation's errors but not this case.
+    pub fn revoke(
+        &mut self,
+        client: &ClientConfig,
+        refresh_token: &str,
+    ) -> Result<(), CognitoError> {
+        let Some(session) = self.refresh_tokens.get(refresh_token) else {
+            return Ok(());
+        };
+        if session.client_id != client.id {
+            return Err(CognitoError::NotAuthorized("Invalid Refresh Token".into()));
+        }
+        let origin = session.event.origin_jti.clone();
+        self.refresh_tokens.remove(refresh_token);
+        self.revoked.refresh_tokens.insert(refresh_token.to_owned());
+        self.revoked.origin_jtis.insert(origin);
+        Ok(())
+    }
+
+    /// GetUser: the user an access token of this pool names, if Cognito would still accept it.
+    /// `None` when the token was not signed by this pool's access key.
+    pub fn get_user(&self, access_token: &str, now: u64) -> Option<Result<Value, CognitoError>> {
+        let (signing_input, signature) = access_token.rsplit_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        // RS256 (PKCS#1 v1.5) is deterministic: our own signature over the same bytes is the check.
+        if self.access_key.sign_rs256(signing_input.as_bytes()) != signature {
+            return None;
+        }
+        let claims: Value = signing_input
+            .split('.')
+            .nth(1)
+            .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+        let invalid = || CognitoError::NotAuthorized("Invalid Access Token".into());
+        Some((|| {
+            if claims["token_use"] != "access" {
+                return Err(invalid());
+            }
+            if claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
+                return Err(CognitoError::NotAuthorized(
+                    "Access Token has expired".into(),
+                ));
+            }
+            let origin = claims["origin_jti"].as_str().unwrap_or_default();
+            if self.revoked.origin_jtis.contains(origin) {
+                return Err(CognitoError::NotAuthorized(
+                    "Access Token has been revoked".into(),
+                ));
+            }
+            let sub = claims["sub"].as_str().ok_or_else(invalid)?;
+            let user = self
+                .users
+                .values()
+                .find(|user| user.sub == sub)
+                .ok_or_else(|| CognitoError::UserNotFound("User does not exist.".into()))?;
+            if !user.enabled {
+                return Err(CognitoError::NotAuthorized("User is disabled.".into()));
+            }
+            let mut attributes = vec![json!({"Name": "sub", "Value": user.sub})];
+            attributes.extend(
+                user.attributes
+                    .iter()
+                    .filter(|(name, _)| name != "sub")
+                    .map(|(name, value)| json!({"Name": name, "Value": value})),
+            );
+            Ok(json!({"Username": user.username, "UserAttributes": attributes}))
+        })())
     }
 
     /// Mints ID and access tokens (and, when asked, a refresh token) for a user.
@@ -950,6 +1047,7 @@ mod tests {
             jwks_fetches: 0,
             challenges: HashMap::new(),
             spent_sessions: HashSet::new(),
+            revoked: Revoked::default(),
             srp_exchanges: HashMap::new(),
         };
         for _ in 0..20 {

@@ -39,6 +39,8 @@ pub(super) fn run(
         "InitiateAuth" => initiate_auth(state, parse(request)?),
         "RespondToAuthChallenge" => respond_to_auth_challenge(state, parse(request)?),
         "GetTokensFromRefreshToken" => get_tokens_from_refresh_token(state, parse(request)?),
+        "RevokeToken" => revoke_token(state, parse(request)?),
+        "GetUser" => get_user(state, parse(request)?),
         "SignUp" => sign_up(state, parse(request)?),
         "ConfirmSignUp" => confirm_sign_up(state, parse(request)?),
         "AdminCreateUser" => admin_create_user(state, parse(request)?),
@@ -256,6 +258,47 @@ fn get_tokens_from_refresh_token(
     }
     let result = pool.refresh(&client, token, client.refresh_token_rotation, now)?;
     Ok(json!({ "AuthenticationResult": result }))
+}
+
+// ---- RevokeToken and GetUser ----------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RevokeTokenRequest {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Revokes a refresh token (and, for Cognito's APIs, the access tokens of its sign-in); `{}` back.
+fn revoke_token(state: &AppState, request: RevokeTokenRequest) -> Result<Value, CognitoError> {
+    let client_id = required(&request.client_id, "clientId")?;
+    let token = required(&request.token, "token")?;
+    let mut directory = state.directory();
+    let (pool, client) = directory.client_mut(client_id)?;
+    if let Some(secret) = &client.secret {
+        if request.client_secret.as_deref() != Some(secret.as_str()) {
+            return Err(CognitoError::NotAuthorized(format!(
+                "Unable to verify secret hash for client {}",
+                client.id
+            )));
+        }
+    }
+    pool.revoke(&client, token)?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetUserRequest {
+    access_token: Option<String>,
+}
+
+/// The signed-in user's name and attributes, for a valid, unrevoked access token.
+fn get_user(state: &AppState, request: GetUserRequest) -> Result<Value, CognitoError> {
+    let token = required(&request.access_token, "accessToken")?;
+    let now = state.clock.now_epoch_seconds();
+    state.directory().get_user(token, now)
 }
 
 // ---- RespondToAuthChallenge -----------------------------------------------------------------------

@@ -120,3 +120,58 @@ fn a_client_without_the_setting_has_the_apis_default_legacy() {
         "the embedded client models a console-made one"
     );
 }
+
+#[tokio::test]
+async fn revoke_token_ends_the_refresh_token_and_its_access_tokens_at_get_user() {
+    let (fake, clock) = start_fixed().await;
+    let tokens = fake.demo_tokens().await;
+    let get_user = |token: serde_json::Value| {
+        let fake = &fake;
+        async move { fake.call("GetUser", json!({"AccessToken": token})).await }
+    };
+
+    let user = get_user(tokens["AccessToken"].clone()).await;
+    assert_eq!(user.status, 200, "{}", user.text);
+    let body = user.json();
+    assert_eq!(body["Username"], fake_cognito::config::DEFAULT_USERNAME);
+    assert_eq!(body["UserAttributes"][0]["Name"], "sub");
+
+    // A bad token, an ID token and a forged signature are all "Invalid Access Token".
+    for bad in [
+        json!("not.a.jwt"),
+        tokens["IdToken"].clone(),
+        json!(format!("{}x", tokens["AccessToken"].as_str().unwrap())),
+    ] {
+        let reply = get_user(bad).await;
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.json()["__type"], "NotAuthorizedException");
+        assert_eq!(reply.json()["message"], "Invalid Access Token");
+    }
+
+    let revoked = fake
+        .call(
+            "RevokeToken",
+            json!({"ClientId": DEFAULT_CLIENT_ID, "Token": tokens["RefreshToken"]}),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(revoked.json(), json!({}));
+
+    let refresh = fake
+        .call(
+            "GetTokensFromRefreshToken",
+            json!({"ClientId": DEFAULT_CLIENT_ID, "RefreshToken": tokens["RefreshToken"]}),
+        )
+        .await;
+    assert_eq!(refresh.status, 400);
+    assert_eq!(refresh.json()["message"], "Refresh Token has been revoked");
+    let user = get_user(tokens["AccessToken"].clone()).await;
+    assert_eq!(user.json()["message"], "Access Token has been revoked");
+
+    // A fresh sign-in is unaffected, until its token expires.
+    let fresh = fake.demo_tokens().await;
+    assert_eq!(get_user(fresh["AccessToken"].clone()).await.status, 200);
+    clock.advance(Duration::from_secs(3600));
+    let expired = get_user(fresh["AccessToken"].clone()).await;
+    assert_eq!(expired.json()["message"], "Access Token has expired");
+}
