@@ -117,6 +117,11 @@ pub struct PoolConfig {
     pub clients: Vec<ClientConfig>,
     /// Users present at start.
     pub users: Vec<UserConfig>,
+    /// The pool's `UsernameAttributes` (`email`, `phone_number`): users sign in with that attribute,
+    /// and their username — `cognito:username` in ID tokens, `username` in access tokens, GetUser's
+    /// `Username` — is the generated `sub` (AWS docs, "User pool attributes": with email or phone as
+    /// username "the username is a generated UUID"). Empty: the username is what was signed up with.
+    pub username_attributes: Vec<String>,
 }
 
 /// Value of an app client's `PreventUserExistenceErrors`.
@@ -191,6 +196,7 @@ impl PoolConfig {
             access_token_key: KeySource::Generate,
             password_min_length: 8,
             lockout: true,
+            username_attributes: Vec::new(),
             // The embedded client models one made in the console, or with the setting AWS recommends:
             // PreventUserExistenceErrors=ENABLED (an unknown user looks like a wrong password). A
             // client from the API or Terraform without the setting is LEGACY (ClientConfig::new).
@@ -386,6 +392,8 @@ struct FilePool {
     password_min_length: Option<usize>,
     #[serde(default = "yes")]
     lockout: bool,
+    #[serde(default)]
+    username_attributes: Vec<String>,
     #[serde(default, rename = "client")]
     clients: Vec<FileClient>,
     #[serde(default, rename = "user")]
@@ -440,6 +448,7 @@ impl FileConfig {
                 access_token_key: key(pool.access_token_key_pem),
                 password_min_length: pool.password_min_length.unwrap_or(8),
                 lockout: pool.lockout,
+                username_attributes: pool.username_attributes,
                 clients: pool
                     .clients
                     .into_iter()

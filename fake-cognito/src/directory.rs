@@ -197,19 +197,21 @@ impl Directory {
                 revoked: Revoked::default(),
             };
             for user in &pool.users {
-                let attributes = user
+                let mut attributes: Vec<(String, String)> = user
                     .attributes
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
+                let sub = user
+                    .sub
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let username = state.username_for(&user.username, &sub, &mut attributes);
                 state.users.insert(
                     user.username.to_lowercase(),
                     User {
-                        username: user.username.clone(),
-                        sub: user
-                            .sub
-                            .clone()
-                            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                        username,
+                        sub,
                         password: user.password.clone(),
                         status: if user.confirmed {
                             UserStatus::Confirmed
@@ -341,6 +343,22 @@ pub fn check_secret_hash(
 }
 
 impl PoolState {
+    /// The username a user signed up as `given` gets: `given`, or — in a pool with
+    /// `UsernameAttributes` — the `sub`, with `given` as that attribute's value (sign-in uses it).
+    fn username_for(
+        &self,
+        given: &str,
+        sub: &str,
+        attributes: &mut Vec<(String, String)>,
+    ) -> String {
+        let Some(attribute) = self.config.username_attributes.first() else {
+            return given.to_owned();
+        };
+        attributes.retain(|(name, _)| name != attribute);
+        attributes.push((attribute.clone(), given.to_owned()));
+        sub.to_owned()
+    }
+
     /// The public keys as the JWKS document at `now`: the current ID and access keys, then any rotated
     /// out less than their grace period ago.
     pub fn jwks(&self, now: u64) -> Value {
@@ -813,10 +831,12 @@ impl PoolState {
             .map(|(_, v)| v.clone());
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         let sub = uuid::Uuid::new_v4().to_string();
+        let mut attributes = attributes;
+        let stored_username = self.username_for(username, &sub, &mut attributes);
         self.users.insert(
             key,
             User {
-                username: username.to_owned(),
+                username: stored_username,
                 sub: sub.clone(),
                 password: password.to_owned(),
                 status: UserStatus::Unconfirmed,

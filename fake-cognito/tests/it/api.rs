@@ -535,3 +535,34 @@ async fn five_wrong_passwords_lock_the_user_out_for_a_second_then_two() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
 }
+
+#[tokio::test]
+async fn with_email_as_username_the_username_in_tokens_is_the_sub() {
+    let clock = fake_cognito::FixedClock::at_epoch_seconds(T0);
+    let mut config = config_with_clock(std::sync::Arc::new(clock));
+    let pool = &mut config.pools[0];
+    pool.username_attributes = vec!["email".into()];
+    pool.users[0].username = "Student@Example.com".into();
+    let fake = start(config).await;
+
+    let reply = fake.sign_in("student@example.com", DEFAULT_PASSWORD).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let result = reply.json()["AuthenticationResult"].clone();
+    let (_, id) = decode(result["IdToken"].as_str().unwrap());
+    let (_, access) = decode(result["AccessToken"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], DEMO_SUB);
+    assert_eq!(id["email"], "Student@Example.com", "{id}");
+    assert_eq!(access["username"], DEMO_SUB);
+
+    let user = fake
+        .call("GetUser", json!({"AccessToken": result["AccessToken"]}))
+        .await
+        .json();
+    assert_eq!(user["Username"], DEMO_SUB);
+
+    // Without UsernameAttributes the username is what the user signed up with.
+    let (plain, _) = start_fixed().await;
+    let tokens = plain.demo_tokens().await;
+    let (_, id) = decode(tokens["IdToken"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], DEFAULT_USERNAME);
+}
