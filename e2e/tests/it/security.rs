@@ -619,3 +619,78 @@ async fn a_malformed_chunked_body_is_400_at_the_edge_the_url_and_cognito() {
     assert!(cognito.starts_with("HTTP/1.1 400"), "{cognito}");
     assert!(cognito.contains("SerializationException"), "{cognito}");
 }
+
+/// The event the scripted function received, as it dumped it: `/next`'s head, then the event JSON.
+fn dumped_event(path: &std::path::Path) -> (String, serde_json::Value) {
+    let text = std::fs::read_to_string(path).expect("the scripted function dumped its event");
+    let (head, event) = text.split_once("\n\n").expect("head, blank line, event");
+    (
+        head.to_owned(),
+        serde_json::from_str(event).expect("the event is JSON"),
+    )
+}
+
+#[tokio::test]
+async fn an_error_posted_to_the_runtime_api_is_502_and_the_origin_request_carries_cloudfronts_headers()
+ {
+    let dump = tempfile::tempdir().expect("tempdir");
+    let event_path = dump.path().join("event");
+    let chain = e2e::TestChain::start({
+        let mut setup = e2e::Setup::new(scripted(), vec![]);
+        let env = &mut setup.topology.function.env;
+        env.insert("BEHAVIOUR".into(), "error".into());
+        env.insert("EVENT_DUMP".into(), event_path.display().to_string());
+        setup
+    })
+    .await;
+    let viewer = chain.viewer().await;
+    let refusal = viewer
+        .send(&question("hi"), &viewer.token, &Options::default())
+        .await
+        .refusal();
+    // A function error before any byte streamed: the Function URL's 502, as for a crash.
+    assert_refusal(
+        &refusal,
+        502,
+        r#"{"message":"Internal Server Error"}"#,
+        "runtime",
+    );
+
+    let (head, event) = dumped_event(&event_path);
+    let head = head.to_lowercase();
+    for name in [
+        "lambda-runtime-aws-request-id:",
+        "lambda-runtime-deadline-ms:",
+        "lambda-runtime-invoked-function-arn:",
+        "lambda-runtime-trace-id:",
+    ] {
+        assert!(head.contains(name), "{name} missing from /next: {head}");
+    }
+    let headers = &event["headers"];
+    let text = |name: &str| {
+        headers[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {headers}"))
+    };
+    assert!(
+        text("via").starts_with("2.0 ") && text("via").ends_with(".cloudfront.net (CloudFront)"),
+        "{}",
+        text("via")
+    );
+    assert_eq!(text("user-agent"), "Amazon CloudFront");
+    assert!(!text("x-amz-cf-id").is_empty());
+    assert_eq!(text("x-forwarded-proto"), "https");
+    assert_eq!(text("x-forwarded-port"), "443");
+    assert!(!text("x-forwarded-for").is_empty());
+    assert!(
+        text("x-amzn-trace-id").starts_with("Root=1-"),
+        "{}",
+        text("x-amzn-trace-id")
+    );
+    assert_eq!(text("x-amzn-tls-version"), "TLSv1.3");
+    assert!(text("x-amz-source-arn").starts_with("arn:aws:cloudfront::"));
+    // The viewer's token rides in its own header; OAC's signature was consumed by the URL's IAM auth.
+    assert!(text("x-chatbot-authorization").starts_with("Bearer "));
+    assert!(headers.get("authorization").is_none(), "{headers}");
+    assert!(headers["cloudfront-viewer-address"].is_string());
+}
