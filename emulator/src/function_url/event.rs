@@ -85,6 +85,11 @@ pub fn build(
         if name == "authorization" {
             continue; // Lambda consumes the SigV4 header; the function never sees it.
         }
+        // UNSURE: the cookie header moves into `cookies[]` and leaves `headers`, as API Gateway's v2.0
+        // payload documents ("Cookies … combined in the cookies field"); the aws-lambda-rust-runtime
+        // fixture for a Function URL keeps both (reference aws-edge.md §4). Runtimes rebuild the header
+        // from the array (lambda_http re-joins it with "; "), so a function sees the same cookies
+        // either way; a captured Function URL event with a Cookie header would settle it.
         if name == "cookie" {
             cookies.extend(
                 value
@@ -349,6 +354,9 @@ mod tests {
         );
         assert_eq!(iam["callerId"], "AROA4OY4SXX6VEIZRJRCJ:OriginAccessSession");
         assert!(event["headers"].get("authorization").is_none());
+        // The cookie header becomes cookies[] and leaves headers (the UNSURE choice in build).
+        assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+        assert!(event["headers"].get("cookie").is_none());
     }
 
     #[test]
