@@ -129,7 +129,8 @@ where
     let join = tokio::spawn(accept_loop(listener, app, limits, wrap, shed.clone(), stop));
     Ok(Served {
         addr,
-        url: format!("http://{}", reachable(addr)),
+        // A wildcard bind still prints a loopback URL (the same rule the fakes follow, from one place).
+        url: format!("http://{}", fake_gemini::reachable(addr)),
         shed,
         shutdown: Some(shutdown),
         join: Some(join),
@@ -263,18 +264,4 @@ pub(crate) fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// Where a client on this host reaches a listener bound to `addr`: a wildcard bind (`0.0.0.0`, `::`,
-/// as in a container) is reached on loopback, so URLs, issuers and CORS origins name a real host.
-pub fn reachable(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
-        }
-        _ => addr,
-    }
 }
