@@ -404,3 +404,67 @@ fn error_details(
         .to_owned();
     (error_type, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(json: &str) -> (u16, Vec<(String, String)>, Vec<String>, Bytes) {
+        match buffered(&Bytes::copy_from_slice(json.as_bytes())).expect("a valid response") {
+            FunctionResponse::Buffered {
+                status,
+                headers,
+                cookies,
+                body,
+            } => (status, headers, cookies, body),
+            other => panic!("not buffered: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_without_status_code_is_a_200_json_body_as_is() {
+        let (status, headers, cookies, body) = parts(r#"{"answer":42}"#);
+        assert_eq!(status, 200);
+        assert_eq!(
+            headers,
+            [("content-type".to_owned(), "application/json".to_owned())]
+        );
+        assert!(cookies.is_empty());
+        assert_eq!(body, r#"{"answer":42}"#);
+        let (status, _, _, body) = parts("not json at all");
+        assert_eq!((status, &body[..]), (200, &b"not json at all"[..]));
+    }
+
+    #[test]
+    fn status_code_headers_cookies_and_base64_bodies_are_lambdas_rules() {
+        let (status, headers, cookies, body) = parts(
+            r#"{"statusCode":404,"headers":{"Content-Type":"text/plain","X-N":7},
+                "multiValueHeaders":{"X-M":["a","b"]},"cookies":["s=1; Secure","t=2"],
+                "body":"bm90IGZvdW5k","isBase64Encoded":true}"#,
+        );
+        assert_eq!(status, 404);
+        assert!(headers.contains(&("content-type".into(), "text/plain".into())));
+        assert!(headers.contains(&("x-n".into(), "7".into())));
+        assert!(headers.contains(&("x-m".into(), "a".into())));
+        assert!(headers.contains(&("x-m".into(), "b".into())));
+        assert_eq!(cookies, ["s=1; Secure", "t=2"]);
+        assert_eq!(body, "not found");
+    }
+
+    #[test]
+    fn a_status_code_out_of_range_or_a_bad_base64_body_is_a_bad_response() {
+        for bad in [
+            r#"{"statusCode":99}"#,
+            r#"{"statusCode":"200"}"#,
+            r#"{"statusCode":200,"body":"***","isBase64Encoded":true}"#,
+        ] {
+            assert!(
+                matches!(
+                    buffered(&Bytes::from(bad)),
+                    Err(InvokeError::BadResponse(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
