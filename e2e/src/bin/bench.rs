@@ -149,8 +149,8 @@ async fn browser(table: &mut Table) {
         table.row(WHAT, format!("failed: {}", result["failure"]), "—");
         return;
     }
-    let p50 = percentile(&mut samples, 50.0);
-    let max = percentile(&mut samples, 100.0);
+    let p50 = percentile(&mut samples, 0.5);
+    let max = percentile(&mut samples, 1.0);
     table.row(
         WHAT,
         format!(
