@@ -322,6 +322,27 @@ pub fn check_secret_hash(
     username: &str,
     given: Option<&str>,
 ) -> Result<(), CognitoError> {
+    check_client_credential(client, given, |secret, given| {
+        let given = STANDARD.decode(given).unwrap_or_default();
+        secret_mac(secret, username, &client.id)
+            .verify_slice(&given)
+            .is_ok()
+    })
+}
+
+/// Checks a `ClientSecret` sent as it is (GetTokensFromRefreshToken, RevokeToken), with the same two
+/// messages.
+pub fn check_client_secret(client: &ClientConfig, given: Option<&str>) -> Result<(), CognitoError> {
+    check_client_credential(client, given, |secret, given| given == secret)
+}
+
+/// Nothing to check without a client secret; otherwise "not received" or "unable to verify" unless
+/// `matches(secret, given)`.
+fn check_client_credential(
+    client: &ClientConfig,
+    given: Option<&str>,
+    matches: impl FnOnce(&str, &str) -> bool,
+) -> Result<(), CognitoError> {
     let Some(secret) = &client.secret else {
         return Ok(());
     };
@@ -331,15 +352,14 @@ pub fn check_secret_hash(
             client.id
         )));
     };
-    let given = STANDARD.decode(given).unwrap_or_default();
-    secret_mac(secret, username, &client.id)
-        .verify_slice(&given)
-        .map_err(|_| {
-            CognitoError::NotAuthorized(format!(
-                "Unable to verify secret hash for client {}",
-                client.id
-            ))
-        })
+    if matches(secret, given) {
+        Ok(())
+    } else {
+        Err(CognitoError::NotAuthorized(format!(
+            "Unable to verify secret hash for client {}",
+            client.id
+        )))
+    }
 }
 
 impl PoolState {
@@ -722,40 +742,36 @@ impl PoolState {
             .nth(1)
             .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+        Some(self.user_for_access_claims(&claims, now))
+    }
+
+    /// Cognito's checks on a genuine access token's claims, then the user it names.
+    fn user_for_access_claims(&self, claims: &Value, now: u64) -> Result<Value, CognitoError> {
         let invalid = || CognitoError::NotAuthorized("Invalid Access Token".into());
-        Some((|| {
-            if claims["token_use"] != "access" {
-                return Err(invalid());
-            }
-            if claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
-                return Err(CognitoError::NotAuthorized(
-                    "Access Token has expired".into(),
-                ));
-            }
-            let origin = claims["origin_jti"].as_str().unwrap_or_default();
-            if self.revoked.origin_jtis.contains(origin) {
-                return Err(CognitoError::NotAuthorized(
-                    "Access Token has been revoked".into(),
-                ));
-            }
-            let sub = claims["sub"].as_str().ok_or_else(invalid)?;
-            let user = self
-                .users
-                .values()
-                .find(|user| user.sub == sub)
-                .ok_or_else(|| CognitoError::UserNotFound("User does not exist.".into()))?;
-            if !user.enabled {
-                return Err(CognitoError::NotAuthorized("User is disabled.".into()));
-            }
-            let mut attributes = vec![json!({"Name": "sub", "Value": user.sub})];
-            attributes.extend(
-                user.attributes
-                    .iter()
-                    .filter(|(name, _)| name != "sub")
-                    .map(|(name, value)| json!({"Name": name, "Value": value})),
-            );
-            Ok(json!({"Username": user.username, "UserAttributes": attributes}))
-        })())
+        if claims["token_use"] != "access" {
+            return Err(invalid());
+        }
+        if claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
+            return Err(CognitoError::NotAuthorized(
+                "Access Token has expired".into(),
+            ));
+        }
+        let origin = claims["origin_jti"].as_str().unwrap_or_default();
+        if self.revoked.origin_jtis.contains(origin) {
+            return Err(CognitoError::NotAuthorized(
+                "Access Token has been revoked".into(),
+            ));
+        }
+        let sub = claims["sub"].as_str().ok_or_else(invalid)?;
+        let user = self
+            .users
+            .values()
+            .find(|user| user.sub == sub)
+            .ok_or_else(|| CognitoError::UserNotFound("User does not exist.".into()))?;
+        if !user.enabled {
+            return Err(CognitoError::NotAuthorized("User is disabled.".into()));
+        }
+        Ok(json!({"Username": user.username, "UserAttributes": attribute_list(user)}))
     }
 
     /// Mints ID and access tokens (and, when asked, a refresh token) for a user.
@@ -1018,16 +1034,22 @@ fn generated_password() -> String {
     format!("{body}a1A!")
 }
 
-fn describe_user(user: &User) -> Value {
+/// A user's attributes as the API lists them: `sub` first, then the rest.
+fn attribute_list(user: &User) -> Vec<Value> {
     let mut attributes = vec![json!({"Name": "sub", "Value": user.sub})];
     attributes.extend(
         user.attributes
             .iter()
+            .filter(|(name, _)| name != "sub")
             .map(|(name, value)| json!({"Name": name, "Value": value})),
     );
+    attributes
+}
+
+fn describe_user(user: &User) -> Value {
     json!({
         "Username": user.username,
-        "Attributes": attributes,
+        "Attributes": attribute_list(user),
         "UserCreateDate": user.created as f64,
         "UserLastModifiedDate": user.modified as f64,
         "Enabled": user.enabled,

@@ -9,7 +9,7 @@ use fake_cognito::{MintRequest, Signing};
 use fake_gemini::Scenario;
 use serde_json::json;
 
-use crate::support::{chain, chain_with, last, scripted};
+use crate::support::{chain, chain_with, last, scripted_chain};
 
 const SIGNATURE_MISMATCH: &str = r#"{"message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}"#;
 const ACCESS_DENIED: &str = r#"{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}"#;
@@ -376,18 +376,9 @@ async fn a_jwt_with_a_bad_signature_is_401() {
     .await;
 }
 
-#[tokio::test]
-async fn a_crashing_function_is_502() {
-    let chain = e2e::TestChain::start({
-        let mut setup = e2e::Setup::new(scripted(), vec![]);
-        setup
-            .topology
-            .function
-            .env
-            .insert("BEHAVIOUR".into(), "crash".into());
-        setup
-    })
-    .await;
+/// A viewer's question to a function that fails before its first byte: the URL's 502, decided at the
+/// runtime hop.
+async fn assert_function_failed(chain: &TestChain) {
     let viewer = chain.viewer().await;
     let refusal = viewer
         .send(&question("hi"), &viewer.token, &Options::default())
@@ -402,29 +393,15 @@ async fn a_crashing_function_is_502() {
 }
 
 #[tokio::test]
+async fn a_crashing_function_is_502() {
+    let chain = scripted_chain("crash", |_| {}).await;
+    assert_function_failed(&chain).await;
+}
+
+#[tokio::test]
 async fn a_function_timing_out_before_its_first_byte_is_502() {
-    let chain = e2e::TestChain::start({
-        let mut setup = e2e::Setup::new(scripted(), vec![]);
-        setup
-            .topology
-            .function
-            .env
-            .insert("BEHAVIOUR".into(), "hang".into());
-        setup.topology.function.timeout_s = 1;
-        setup
-    })
-    .await;
-    let viewer = chain.viewer().await;
-    let refusal = viewer
-        .send(&question("hi"), &viewer.token, &Options::default())
-        .await
-        .refusal();
-    assert_refusal(
-        &refusal,
-        502,
-        r#"{"message":"Internal Server Error"}"#,
-        "runtime",
-    );
+    let chain = scripted_chain("hang", |setup| setup.topology.function.timeout_s = 1).await;
+    assert_function_failed(&chain).await;
     assert_eq!(
         chain.chain.invoker.environments().await,
         0,
@@ -635,26 +612,13 @@ async fn an_error_posted_to_the_runtime_api_is_502_and_the_origin_request_carrie
  {
     let dump = tempfile::tempdir().expect("tempdir");
     let event_path = dump.path().join("event");
-    let chain = e2e::TestChain::start({
-        let mut setup = e2e::Setup::new(scripted(), vec![]);
+    let chain = scripted_chain("error", |setup| {
         let env = &mut setup.topology.function.env;
-        env.insert("BEHAVIOUR".into(), "error".into());
         env.insert("EVENT_DUMP".into(), event_path.display().to_string());
-        setup
     })
     .await;
-    let viewer = chain.viewer().await;
-    let refusal = viewer
-        .send(&question("hi"), &viewer.token, &Options::default())
-        .await
-        .refusal();
     // A function error before any byte streamed: the Function URL's 502, as for a crash.
-    assert_refusal(
-        &refusal,
-        502,
-        r#"{"message":"Internal Server Error"}"#,
-        "runtime",
-    );
+    assert_function_failed(&chain).await;
 
     let (head, event) = dumped_event(&event_path);
     let head = head.to_lowercase();

@@ -21,6 +21,19 @@ pub async fn chain_with(scenarios: Vec<Scenario>, change: impl FnOnce(&mut Setup
     TestChain::start(setup).await
 }
 
+/// A chain whose function is the scripted stand-in doing `behaviour` (see emulator/testing/scripted.sh),
+/// with `change` applied on top.
+pub async fn scripted_chain(behaviour: &str, change: impl FnOnce(&mut Setup)) -> TestChain {
+    let mut setup = Setup::new(scripted(), vec![]);
+    setup
+        .topology
+        .function
+        .env
+        .insert("BEHAVIOUR".into(), behaviour.into());
+    change(&mut setup);
+    TestChain::start(setup).await
+}
+
 /// The text of every delta, concatenated.
 pub fn text(events: &[emulator::client::Received]) -> String {
     events

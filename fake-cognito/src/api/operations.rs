@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::error::CognitoError;
 use super::parse;
-use crate::directory::{SignIn, check_secret_hash};
+use crate::directory::{SignIn, check_client_secret, check_secret_hash};
 use crate::server::AppState;
 
 /// Flows `InitiateAuth` knows, in the order AWS's enum validator lists them.
@@ -231,23 +231,7 @@ fn get_tokens_from_refresh_token(
     let now = state.clock.now_epoch_seconds();
     let mut directory = state.directory();
     let (pool, client) = directory.client_mut(client_id)?;
-    if let Some(secret) = &client.secret {
-        match request.client_secret.as_deref() {
-            None => {
-                return Err(CognitoError::NotAuthorized(format!(
-                    "Client {} is configured for secret but secret was not received",
-                    client.id
-                )));
-            }
-            Some(given) if given != secret => {
-                return Err(CognitoError::NotAuthorized(format!(
-                    "Unable to verify secret hash for client {}",
-                    client.id
-                )));
-            }
-            Some(_) => {}
-        }
-    }
+    check_client_secret(&client, request.client_secret.as_deref())?;
     // UNSURE: the API reference names no auth flow for GetTokensFromRefreshToken; ExplicitAuthFlows
     // documents ALLOW_REFRESH_TOKEN_AUTH as the flag that enables refreshing tokens at all, so a client
     // without it may not refresh here either.
@@ -276,14 +260,7 @@ fn revoke_token(state: &AppState, request: RevokeTokenRequest) -> Result<Value, 
     let token = required(&request.token, "token")?;
     let mut directory = state.directory();
     let (pool, client) = directory.client_mut(client_id)?;
-    if let Some(secret) = &client.secret {
-        if request.client_secret.as_deref() != Some(secret.as_str()) {
-            return Err(CognitoError::NotAuthorized(format!(
-                "Unable to verify secret hash for client {}",
-                client.id
-            )));
-        }
-    }
+    check_client_secret(&client, request.client_secret.as_deref())?;
     pool.revoke(&client, token)?;
     Ok(json!({}))
 }
