@@ -222,16 +222,29 @@ async fn map_ports(
         summary.site_url.as_mut(),
     ];
     for url in urls.into_iter().flatten() {
-        let inside: u16 = url
-            .rsplit(':')
-            .next()
-            .and_then(|tail| tail.trim_end_matches('/').parse().ok())
+        let inside = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|parsed| parsed.port())
             .ok_or_else(|| ChainContainerError::NotReady(format!("no port in {url}")))?;
         let outside = container.get_host_port_ipv4(inside).await?;
-        let slash = if url.ends_with('/') { "/" } else { "" };
-        *url = format!("http://{host}:{outside}{slash}");
+        *url = remapped(url, &host.to_string(), outside)?;
     }
     Ok(())
+}
+
+/// `url` with its host and port replaced, keeping whether it ends in `/`.
+fn remapped(url: &str, host: &str, port: u16) -> Result<String, ChainContainerError> {
+    let unchanged = || ChainContainerError::NotReady(format!("cannot rewrite {url}"));
+    let mut parsed = reqwest::Url::parse(url).map_err(|_| unchanged())?;
+    parsed.set_host(Some(host)).map_err(|_| unchanged())?;
+    parsed.set_port(Some(port)).map_err(|()| unchanged())?;
+    // Url always has a path ("/"); the summary's URLs without one stay without.
+    let text = parsed.to_string();
+    Ok(if url.ends_with('/') {
+        text
+    } else {
+        text.trim_end_matches('/').to_owned()
+    })
 }
 
 impl Image for ChatbotChain {
@@ -258,5 +271,23 @@ impl Image for ChatbotChain {
         } else {
             &PORTS
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_mapping_rewrites_host_and_port_and_keeps_the_trailing_slash_or_its_absence() {
+        assert_eq!(
+            remapped("http://127.0.0.1:9000", "localhost", 32768).unwrap(),
+            "http://localhost:32768"
+        );
+        assert_eq!(
+            remapped("http://127.0.0.1:9080/", "10.0.0.5", 49153).unwrap(),
+            "http://10.0.0.5:49153/"
+        );
+        assert!(remapped("not a url", "localhost", 1).is_err());
     }
 }

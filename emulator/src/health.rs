@@ -37,12 +37,11 @@ pub async fn probe(ready_file: &Path) -> anyhow::Result<()> {
         let Some(url) = summary.get(key).and_then(Value::as_str) else {
             continue;
         };
-        let authority = url
-            .split_once("://")
-            .map_or(url, |(_, rest)| rest)
-            .split('/')
-            .next()
-            .unwrap_or_default();
+        let parsed = reqwest::Url::parse(url).with_context(|| format!("{key} {url}: not a URL"))?;
+        let authority = (
+            parsed.host_str().unwrap_or_default().to_owned(),
+            parsed.port_or_known_default().unwrap_or(80),
+        );
         tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(authority))
             .await
             .with_context(|| format!("{key} {url}: no answer within {CONNECT_TIMEOUT:?}"))?
