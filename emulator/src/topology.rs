@@ -98,6 +98,72 @@ pub struct Distribution {
     pub origin_read_timeout_s: u64,
     /// Seconds CloudFront keeps an idle origin connection (1–180; AWS default 5).
     pub origin_keepalive_timeout_s: u64,
+    /// `CustomErrorResponses`: error statuses CloudFront replaces with a page fetched from the origin.
+    /// None in the shipped Terraform; a 403 → 200 mapping hides every auth refusal from the browser.
+    pub custom_error_responses: Vec<CustomErrorResponse>,
+}
+
+/// One `custom_error_response` of a distribution (CloudFront API reference, `CustomErrorResponse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomErrorResponse {
+    /// The status it applies to: one of [`CACHED_ERROR_CODES`].
+    pub error_code: u16,
+    /// The status the viewer gets with the page (needs `response_page_path`).
+    #[serde(default)]
+    pub response_code: Option<u16>,
+    /// The page CloudFront fetches from the origin (`/index.html`); without it the origin's error
+    /// passes unchanged (only its caching TTL is set, which the uncached chatbot never uses).
+    #[serde(default)]
+    pub response_page_path: Option<String>,
+    /// `error_caching_min_ttl` (seconds): read and kept, not modelled (the edge caches nothing).
+    #[serde(default)]
+    pub error_caching_min_ttl_s: Option<u64>,
+}
+
+/// The 4xx and 5xx statuses CloudFront caches, which are the only ones a custom error response may
+/// name ("Custom error pages and error caching", CloudFront developer guide: "none, some, or all of
+/// the HTTP status codes that CloudFront caches"; the list is "HTTP 4xx and 5xx status codes that
+/// CloudFront caches").
+pub const CACHED_ERROR_CODES: [u16; 11] = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+
+impl CustomErrorResponse {
+    /// Why AWS would refuse it, if it would.
+    pub fn problem(&self) -> Option<String> {
+        let code = self.error_code;
+        if !CACHED_ERROR_CODES.contains(&code) {
+            return Some(format!(
+                "error_code {code} is not one CloudFront caches, so it cannot have a custom error response (allowed: {CACHED_ERROR_CODES:?})"
+            ));
+        }
+        match (self.response_code, self.response_page_path.as_deref()) {
+            (Some(status), Some(path)) => {
+                if status != 200 && !CACHED_ERROR_CODES.contains(&status) {
+                    return Some(format!(
+                        "error_code {code}: response_code {status} is not 200 or one of {CACHED_ERROR_CODES:?}"
+                    ));
+                }
+                if !path.starts_with('/') || path.parse::<axum::http::uri::PathAndQuery>().is_err()
+                {
+                    return Some(format!(
+                        "error_code {code}: response_page_path {path:?} must be a path beginning with /"
+                    ));
+                }
+                None
+            }
+            (None, None) => None,
+            // API reference: "If you specify a value for ResponseCode, you must also specify a
+            // value for ResponsePagePath", and the reverse.
+            (Some(_), None) | (None, Some(_)) => Some(format!(
+                "error_code {code}: response_code and response_page_path go together"
+            )),
+        }
+    }
+
+    /// Whether it turns an error into a success: the browser then never sees the refusal.
+    pub fn masks_error(&self) -> bool {
+        self.response_page_path.is_some() && self.response_code.is_some_and(|s| s < 400)
+    }
 }
 
 /// `AuthType` of a function URL.
@@ -514,6 +580,7 @@ impl Default for Distribution {
             },
             origin_read_timeout_s: 30,
             origin_keepalive_timeout_s: 5,
+            custom_error_responses: Vec::new(),
         }
     }
 }
@@ -669,6 +736,18 @@ impl Topology {
                 return invalid(format!(
                     "behavior {:?}: allowed_methods {:?} is not one of CloudFront's three sets: [GET, HEAD], [GET, HEAD, OPTIONS], or all 7 (GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE)",
                     behavior.path_pattern, behavior.allowed_methods
+                ));
+            }
+        }
+        let mut mapped = std::collections::BTreeSet::new();
+        for custom in &self.distribution.custom_error_responses {
+            if let Some(problem) = custom.problem() {
+                return invalid(format!("distribution.custom_error_responses: {problem}"));
+            }
+            if !mapped.insert(custom.error_code) {
+                return invalid(format!(
+                    "distribution.custom_error_responses: error_code {} is given twice",
+                    custom.error_code
                 ));
             }
         }
@@ -855,6 +934,46 @@ mod tests {
         let mut t = Topology::default();
         t.allow_origin("http://localhost:5173/");
         assert!(t.validate().is_err());
+    }
+
+    #[test]
+    fn custom_error_responses_from_toml_follow_the_api_rules() {
+        let read = |toml_text: &str| {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), toml_text).unwrap();
+            Topology::from_toml_file(file.path()).map_err(|e| e.to_string())
+        };
+        let spa = "[[distribution.custom_error_responses]]\nerror_code = 403\nresponse_code = 200\nresponse_page_path = \"/index.html\"\n";
+        let topology = read(spa).unwrap();
+        assert!(topology.distribution.custom_error_responses[0].masks_error());
+        assert_eq!(
+            topology.distribution.behaviors,
+            Topology::default().distribution.behaviors
+        );
+        for (bad, why) in [
+            (
+                spa.replace("403", "401"),
+                "error_code 401 is not one CloudFront caches",
+            ),
+            (
+                spa.replace("response_code = 200", "response_code = 302"),
+                "response_code 302 is not 200",
+            ),
+            (
+                spa.replace("\"/index.html\"", "\"index.html\""),
+                "must be a path beginning with /",
+            ),
+            (
+                spa.replace("response_page_path = \"/index.html\"\n", ""),
+                "response_code and response_page_path go together",
+            ),
+            (format!("{spa}{spa}"), "error_code 403 is given twice"),
+        ] {
+            let error = read(&bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+        let ttl_only = read("[[distribution.custom_error_responses]]\nerror_code = 502\nerror_caching_min_ttl_s = 0\n").unwrap();
+        assert!(!ttl_only.distribution.custom_error_responses[0].masks_error());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 #   trailer stream a prelude and "partial ", then end with error trailers
 #   error   post the invocation's error to /error
 #   log     print a log line on stdout (as AWS's runtime clients do), then answer buffered
+#   page    answer every invocation with a buffered 200 HTML page (a site's /index.html)
 if [ -n "${ENV_DUMP:-}" ]; then env > "$ENV_DUMP"; fi
 export LC_ALL=C
 host="${AWS_LAMBDA_RUNTIME_API%:*}" port="${AWS_LAMBDA_RUNTIME_API#*:}"
@@ -58,6 +59,13 @@ case "${BEHAVIOUR:-crash}" in
   cors)
     while :; do
       body='{"statusCode":200,"headers":{"content-type":"text/event-stream","access-control-allow-origin":"*"},"body":"event: done\ndata: {\"finishReason\":\"STOP\",\"usage\":{}}\n\n"}'
+      post "$base/$request_id/response" "Content-Length: ${#body}"$'\r\n' "$body"
+      exec 3<&-
+      next
+    done ;;
+  page)
+    while :; do
+      body='{"statusCode":200,"headers":{"content-type":"text/html"},"body":"<!doctype html><title>the site</title>"}'
       post "$base/$request_id/response" "Content-Length: ${#body}"$'\r\n' "$body"
       exec 3<&-
       next

@@ -8,12 +8,15 @@
 //! 3. [`oac`] — Origin Access Control signing (`always`, `never`, `no-override`);
 //! 4. [`forward`] — the origin request, with the origin read timeout before the first byte;
 //! 5. [`forward::idle_timeout`] — the same timeout between chunks of the streamed answer, and
-//!    CloudFront's response headers.
+//!    CloudFront's response headers;
+//! 6. [`error_pages`] — a custom error response replaces an answer whose status has one.
 //!
 //! A step either passes the request on (writing its trace line) or refuses with a [`Refusal`]; the
-//! refusal is traced and rendered as CloudFront's page in one place, [`finish`]. The listener is plain
-//! HTTP but behaves as the HTTPS viewer endpoint.
+//! refusal is traced and rendered as CloudFront's page in one place, [`render`], before step 6 (whose
+//! pages replace CloudFront's own error pages too). The listener is plain HTTP but behaves as the
+//! HTTPS viewer endpoint.
 
+pub mod error_pages;
 pub mod forward;
 pub mod oac;
 pub mod origin_request;
@@ -159,7 +162,9 @@ async fn handle(
         trace: RequestTrace::start_at_edge(&state.config.traces, &summary),
     };
     let answer = pipeline(&ctx, request).await;
-    finish(&ctx, answer)
+    let mut response = error_pages::custom_error_response(&ctx, render(&ctx, answer)).await;
+    ctx.trace.finish(&mut response);
+    response
 }
 
 /// The steps, in request order.
@@ -174,17 +179,15 @@ async fn pipeline(
     Ok(forward::idle_timeout(ctx, response))
 }
 
-/// Traces a refusal and renders it as CloudFront's page; the trace id goes on every answer.
-fn finish(ctx: &Context<'_>, answer: Result<Response, EdgeRefusal>) -> Response {
-    let mut response = match answer {
+/// The answer, or the refusal traced and rendered as CloudFront's page.
+fn render(ctx: &Context<'_>, answer: Result<Response, EdgeRefusal>) -> Response {
+    match answer {
         Ok(response) => response,
         Err(refusal) => {
             ctx.trace.record(refusal.line());
             refusal.error.response(&ctx.cf_id, POP, &ctx.viewer_via())
         }
-    };
-    ctx.trace.finish(&mut response);
-    response
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,44 @@ impl Linter {
     }
 }
 
+/// `error-pages-keep-refusals`: no custom error response turns an error into a success page. The
+/// chatbot's refusals reach the browser as 403 (OAC, IAM, body hash) and 5xx; a 403 → 200
+/// `/index.html` mapping (the usual single-page-app setting) hands `Chatbot.tsx` an HTML page where
+/// it expects the refusal.
+fn error_pages(l: &mut Linter, m: &Module, distribution: &Resource) -> Result<(), TfError> {
+    let customs = super::custom_error_responses(m, distribution)?;
+    let masking: Vec<(usize, &crate::topology::CustomErrorResponse)> = customs
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.masks_error())
+        .collect();
+    match masking.first() {
+        None => l.check(
+            "error-pages-keep-refusals",
+            true,
+            m.location_of(distribution, "custom_error_response"),
+            format!(
+                "{} custom_error_response block(s), none answering an error with a success",
+                customs.len()
+            ),
+            "",
+        ),
+        Some((nth, custom)) => l.check(
+            "error-pages-keep-refusals",
+            false,
+            m.block_location(distribution, "custom_error_response", *nth),
+            format!(
+                "custom_error_response maps {} to {} {}: the browser gets that page instead of the refusal",
+                custom.error_code,
+                custom.response_code.unwrap_or_default(),
+                custom.response_page_path.as_deref().unwrap_or_default()
+            ),
+            "remove the custom_error_response (or give it an error response_code): the chatbot's distribution must pass its 403 and 5xx answers to the browser",
+        ),
+    }
+    Ok(())
+}
+
 /// Runs every rule.
 pub fn lint(module: &Module) -> Result<Vec<Finding>, TfError> {
     let mut l = Linter {
@@ -211,6 +249,10 @@ pub fn lint(module: &Module) -> Result<Vec<Finding>, TfError> {
         l.check("methods-allowed", missing.is_empty(), m.location_of(d, "allowed_methods"),
             format!("allowed_methods = {methods:?}"),
             "allow all 7 methods (DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT) on the chatbot's behavior");
+        l.check("allowed-methods-set", crate::topology::allowed_method_set(&methods), m.location_of(d, "allowed_methods"),
+            format!("allowed_methods = {methods:?}: CloudFront accepts only [GET, HEAD], [GET, HEAD, OPTIONS] or all 7, and refuses any other set at apply"),
+            "list all 7 methods: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+        error_pages(&mut l, m, d)?;
         let orp = text(m.attribute(d, &["default_cache_behavior", "origin_request_policy_id"])?);
         let orp_name = managed_policy_name(&orp).unwrap_or(&orp);
         l.check(

@@ -8,6 +8,7 @@
 pub mod headers_policy;
 pub mod lint;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -111,7 +112,15 @@ pub struct Module {
     variables: BTreeMap<String, Value>,
     /// The topology whose computed values the synthesised attributes use.
     local: Topology,
+    /// The references being evaluated, outermost first: a reference already here is a cycle
+    /// (`local.a = local.a`), which Terraform refuses and which would otherwise recurse until the
+    /// stack overflows.
+    evaluating: RefCell<Vec<String>>,
 }
+
+/// Deepest chain of references the evaluator follows (Terraform has no such limit, but a module
+/// the gate reads never comes near it; the bound keeps a hostile one off the stack's end).
+const MAX_REFERENCE_DEPTH: usize = 64;
 
 fn line_of(text: &str, needle: &str, from_line: usize) -> Option<usize> {
     text.lines()
@@ -186,6 +195,7 @@ impl Module {
             locals: BTreeMap::new(),
             variables: BTreeMap::new(),
             local: Topology::default(),
+            evaluating: RefCell::default(),
         };
         let mut defaults: Vec<(String, Expression, Location)> = Vec::new();
         for (name, text) in tf {
@@ -353,6 +363,31 @@ impl Module {
         }
     }
 
+    /// Where the `nth` (from 0) nested block named `identifier` of a resource starts, else the
+    /// resource.
+    pub fn block_location(&self, resource: &Resource, identifier: &str, nth: usize) -> Location {
+        let line = self
+            .texts
+            .get(&resource.location.file)
+            .and_then(|text| {
+                text.lines()
+                    .enumerate()
+                    .skip(resource.location.line)
+                    .filter(|(_, l)| {
+                        let trimmed = l.trim_start();
+                        trimmed.starts_with(identifier)
+                            && trimmed[identifier.len()..].trim_start().starts_with('{')
+                    })
+                    .nth(nth)
+                    .map(|(i, _)| i + 1)
+            })
+            .unwrap_or(resource.location.line);
+        Location {
+            file: resource.location.file.clone(),
+            line,
+        }
+    }
+
     /// Whether a (nested) block is written in a resource.
     pub fn has_block(&self, resource: &Resource, path: &[&str]) -> bool {
         let mut body = &resource.body;
@@ -496,7 +531,7 @@ impl Module {
                     .locals
                     .get(name)
                     .ok_or_else(|| missing(format!("local.{name} is not defined")))?;
-                self.eval(expr, location)
+                self.follow(format!("local.{name}"), at, || self.eval(expr, location))
             }
             "data" if names.len() >= 4 => {
                 let resource = self
@@ -506,8 +541,10 @@ impl Module {
                     .ok_or_else(|| {
                         missing(format!("data.{}.{} is not defined", names[1], names[2]))
                     })?;
-                let value = self.data_attribute(resource, &names[3..], at)?;
-                Ok(value)
+                let reference = format!("data.{}.{}.{}", names[1], names[2], names[3]);
+                self.follow(reference, at, || {
+                    self.data_attribute(resource, &names[3..], at)
+                })
             }
             kind if names.len() >= 3 => {
                 let resource = self
@@ -515,13 +552,46 @@ impl Module {
                     .iter()
                     .find(|r| r.kind == kind && r.name == names[1])
                     .ok_or_else(|| missing(format!("{kind}.{} is not defined", names[1])))?;
-                self.resource_attribute(resource, &names[2..], at)
+                let reference = format!("{kind}.{}.{}", names[1], names[2]);
+                self.follow(reference, at, || {
+                    self.resource_attribute(resource, &names[2..], at)
+                })
             }
             other => Err(TfError::Unsupported {
                 location: at.clone(),
                 what: format!("reference {other}"),
             }),
         }
+    }
+
+    /// Evaluates one reference with `evaluate`, refusing it when it is already being evaluated (a
+    /// cycle, named as Terraform's `Error: Cycle:` names it) or when the chain is too deep.
+    fn follow(
+        &self,
+        reference: String,
+        at: &Location,
+        evaluate: impl FnOnce() -> Result<Value, TfError>,
+    ) -> Result<Value, TfError> {
+        {
+            let mut chain = self.evaluating.borrow_mut();
+            if let Some(start) = chain.iter().position(|r| *r == reference) {
+                let cycle = chain[start..].join(" → ");
+                return Err(TfError::Invalid {
+                    location: at.clone(),
+                    what: format!("Cycle: {cycle} → {reference} (a value that depends on itself)"),
+                });
+            }
+            if chain.len() >= MAX_REFERENCE_DEPTH {
+                return Err(TfError::Unsupported {
+                    location: at.clone(),
+                    what: format!("references chained more than {MAX_REFERENCE_DEPTH} deep"),
+                });
+            }
+            chain.push(reference);
+        }
+        let value = evaluate();
+        self.evaluating.borrow_mut().pop();
+        value
     }
 
     /// A resource attribute as a string (written or synthesised).
@@ -772,6 +842,72 @@ fn text(value: Option<Value>) -> Option<String> {
     value.and_then(|v| v.as_str().map(str::to_owned))
 }
 
+/// The distribution's `custom_error_response` blocks, each refused where it is written when AWS would
+/// refuse it.
+pub fn custom_error_responses(
+    module: &Module,
+    distribution: &Resource,
+) -> Result<Vec<topology::CustomErrorResponse>, TfError> {
+    let blocks = distribution
+        .body
+        .blocks()
+        .filter(|b| b.identifier.as_str() == "custom_error_response");
+    blocks
+        .enumerate()
+        .map(|(nth, block)| {
+            let at = module.block_location(distribution, "custom_error_response", nth);
+            let value = |key: &str| -> Result<Option<Value>, TfError> {
+                block
+                    .body
+                    .attributes()
+                    .find(|a| a.key.as_str() == key)
+                    .map(|a| module.eval(&a.expr, &at))
+                    .transpose()
+            };
+            // Terraform converts a number written as a string ("200") to the attribute's number type.
+            let number = |key: &str| -> Result<Option<u64>, TfError> {
+                match value(key)? {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(v) => v
+                        .as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        .map(Some)
+                        .ok_or_else(|| TfError::Invalid {
+                            location: at.clone(),
+                            what: format!("custom_error_response.{key} = {v}: not a number"),
+                        }),
+                }
+            };
+            let status = |key: &str| -> Result<Option<u16>, TfError> {
+                number(key)?
+                    .map(|n| {
+                        u16::try_from(n).map_err(|_| TfError::Invalid {
+                            location: at.clone(),
+                            what: format!("custom_error_response.{key} = {n}: not an HTTP status"),
+                        })
+                    })
+                    .transpose()
+            };
+            let custom = topology::CustomErrorResponse {
+                error_code: status("error_code")?.ok_or_else(|| TfError::Missing {
+                    location: at.clone(),
+                    what: "custom_error_response without error_code".into(),
+                })?,
+                response_code: status("response_code")?,
+                response_page_path: text(value("response_page_path")?),
+                error_caching_min_ttl_s: number("error_caching_min_ttl")?,
+            };
+            match custom.problem() {
+                Some(problem) => Err(TfError::Invalid {
+                    location: at,
+                    what: problem,
+                }),
+                None => Ok(custom),
+            }
+        })
+        .collect()
+}
+
 /// The emulator topology the Terraform describes (local-only parts — account, credentials, IAM users,
 /// the SSM value — keep the embedded defaults).
 pub fn topology(module: &Module) -> Result<Topology, TfError> {
@@ -921,6 +1057,16 @@ pub fn topology(module: &Module) -> Result<Topology, TfError> {
             });
         }
         t.distribution.behaviors = vec![behavior("default_cache_behavior", "*".into())?];
+        if !topology::allowed_method_set(&t.distribution.behaviors[0].allowed_methods) {
+            return Err(TfError::Invalid {
+                location: module.location_of(distribution, "allowed_methods"),
+                what: format!(
+                    "allowed_methods {:?} is not one of CloudFront's three sets (AWS refuses it at apply): [GET, HEAD], [GET, HEAD, OPTIONS], or all 7",
+                    t.distribution.behaviors[0].allowed_methods
+                ),
+            });
+        }
+        t.distribution.custom_error_responses = custom_error_responses(module, distribution)?;
     }
     t.resource_policy = module
         .all("aws_lambda_permission")

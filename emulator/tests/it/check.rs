@@ -45,7 +45,7 @@ async fn the_shipped_terraform_passes_the_gate_even_outside_the_repo() {
     let dir = copy();
     let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
     assert!(report.passed, "{}", report.render());
-    assert_eq!(report.rules.len(), 18);
+    assert_eq!(report.rules.len(), 20);
     assert_eq!(report.scenarios.len(), 7);
 }
 
@@ -73,7 +73,7 @@ fn the_terraforms_topology_is_the_emulators_embedded_default() {
 
 #[tokio::test]
 async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
-    let cases: [(&str, &str, &str, &str); 18] = [
+    let cases: [(&str, &str, &str, &str); 20] = [
         (
             "url-auth-iam",
             "lambda.tf",
@@ -115,6 +115,18 @@ async fn each_rule_fails_on_a_copy_broken_in_that_one_way() {
             "cloudfront.tf",
             "allowed_methods            = [\"DELETE\", \"GET\", \"HEAD\", \"OPTIONS\", \"PATCH\", \"POST\", \"PUT\"]",
             "allowed_methods            = [\"GET\", \"HEAD\"]",
+        ),
+        (
+            "allowed-methods-set",
+            "cloudfront.tf",
+            "allowed_methods            = [\"DELETE\", \"GET\", \"HEAD\", \"OPTIONS\", \"PATCH\", \"POST\", \"PUT\"]",
+            "allowed_methods            = [\"GET\", \"HEAD\", \"OPTIONS\", \"POST\"]",
+        ),
+        (
+            "error-pages-keep-refusals",
+            "cloudfront.tf",
+            "  restrictions {",
+            "  custom_error_response {\n    error_code            = 404\n    error_caching_min_ttl = 10\n  }\n\n  custom_error_response {\n    error_code         = 403\n    response_code      = 200\n    response_page_path = \"/index.html\"\n  }\n\n  restrictions {",
         ),
         (
             "origin-request-no-host",
@@ -308,5 +320,177 @@ async fn a_function_that_sets_its_own_cors_headers_fails_the_gate() {
                 .detail
                 .contains("remove them, the function URL adds them"),
         "{one_header:?}"
+    );
+}
+
+/// A module read from one `main.tf`, with no variables.
+fn module_of(main_tf: &str) -> Result<Module, terraform::TfError> {
+    Module::from_sources(
+        Path::new("cycle"),
+        &[("main.tf".to_owned(), main_tf.to_owned())],
+        &[],
+        &[],
+    )
+}
+
+#[test]
+fn a_value_that_depends_on_itself_is_a_cycle_with_its_location_not_a_stack_overflow() {
+    // Found by the terraform_reader fuzz target: each of these recursed until the process died.
+    let local = module_of("locals {\n  memory = local.memory\n}\nresource \"aws_lambda_function\" \"chatbot\" {\n  function_name = \"chatbot-query\"\n  memory_size = local.memory\n}\n").unwrap();
+    let error = terraform::topology(&local).unwrap_err().to_string();
+    assert!(
+        error.starts_with("main.tf:") && error.contains("Cycle: local.memory → local.memory"),
+        "{error}"
+    );
+
+    let resources = module_of(
+        "resource \"aws_lambda_function\" \"chatbot\" {\n  function_name = aws_lambda_function_url.chatbot.function_name\n}\nresource \"aws_lambda_function_url\" \"chatbot\" {\n  function_name = aws_lambda_function.chatbot.function_name\n  authorization_type = \"AWS_IAM\"\n}\n",
+    )
+    .unwrap();
+    let error = terraform::topology(&resources).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "Cycle: aws_lambda_function_url.chatbot.function_name → aws_lambda_function.chatbot.function_name → aws_lambda_function_url.chatbot.function_name"
+        ) || error.contains(
+            "Cycle: aws_lambda_function.chatbot.function_name → aws_lambda_function_url.chatbot.function_name → aws_lambda_function.chatbot.function_name"
+        ),
+        "{error}"
+    );
+
+    // A long chain without a cycle is refused past the bound, not followed off the stack.
+    let mut chain = String::from("locals {\n  l0 = 128\n");
+    for i in 1..200 {
+        chain.push_str(&format!("  l{i} = local.l{}\n", i - 1));
+    }
+    chain.push_str("}\nresource \"aws_lambda_function\" \"chatbot\" {\n  function_name = \"chatbot-query\"\n  memory_size = local.l199\n}\n");
+    let error = terraform::topology(&module_of(&chain).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("references chained more than 64 deep"),
+        "{error}"
+    );
+}
+
+#[test]
+fn deeply_nested_expressions_are_refused_or_read_never_overflow() {
+    let depth = 5_000;
+    let nested = format!(
+        "locals {{\n  deep = {}1{}\n}}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    if let Ok(module) = module_of(&nested) {
+        let _ = terraform::topology(&module);
+    }
+    let parens = format!(
+        "locals {{\n  deep = {}1{}\n}}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    if let Ok(module) = module_of(&parens) {
+        let _ = terraform::topology(&module);
+    }
+}
+
+#[tokio::test]
+async fn custom_error_responses_are_read_from_the_terraform_and_refused_where_written() {
+    let blocks = "  custom_error_response {\n    error_code            = 404\n    error_caching_min_ttl = 10\n  }\n\n  custom_error_response {\n    error_code         = 403\n    response_code      = \"200\"\n    response_page_path = \"/index.html\"\n  }\n\n  restrictions {";
+    let dir = copy();
+    mutate(dir.path(), "cloudfront.tf", "  restrictions {", blocks);
+    let text = std::fs::read_to_string(dir.path().join("cloudfront.tf")).unwrap();
+    let second_block = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "custom_error_response {")
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    let module = Module::load(dir.path(), &vars()).unwrap();
+    let topology = terraform::topology(&module).unwrap();
+    assert_eq!(
+        topology.distribution.custom_error_responses,
+        [
+            emulator::topology::CustomErrorResponse {
+                error_code: 404,
+                response_code: None,
+                response_page_path: None,
+                error_caching_min_ttl_s: Some(10),
+            },
+            emulator::topology::CustomErrorResponse {
+                error_code: 403,
+                response_code: Some(200),
+                response_page_path: Some("/index.html".into()),
+                error_caching_min_ttl_s: None,
+            },
+        ]
+    );
+    let findings = terraform::lint::lint(&module).unwrap();
+    let masking = findings
+        .iter()
+        .find(|f| f.rule == "error-pages-keep-refusals")
+        .unwrap();
+    assert!(!masking.passed);
+    assert_eq!(masking.location, format!("cloudfront.tf:{second_block}"));
+    assert!(
+        masking.why.contains("maps 403 to 200 /index.html"),
+        "{masking:?}"
+    );
+
+    // 401 is not a status CloudFront caches, so AWS refuses a custom error response for it.
+    let dir = copy();
+    mutate(
+        dir.path(),
+        "cloudfront.tf",
+        "  restrictions {",
+        "  custom_error_response {\n    error_code         = 401\n    response_code      = 200\n    response_page_path = \"/index.html\"\n  }\n\n  restrictions {",
+    );
+    let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
+    assert!(!report.passed);
+    assert!(
+        report.errors.iter().any(|e| e.starts_with("cloudfront.tf:")
+            && e.contains("error_code 401 is not one CloudFront caches")),
+        "{}",
+        report.render()
+    );
+}
+
+#[tokio::test]
+async fn an_allowed_methods_set_cloudfront_refuses_is_reported_where_it_is_written() {
+    let dir = copy();
+    mutate(
+        dir.path(),
+        "cloudfront.tf",
+        "allowed_methods            = [\"DELETE\", \"GET\", \"HEAD\", \"OPTIONS\", \"PATCH\", \"POST\", \"PUT\"]",
+        "allowed_methods            = [\"GET\", \"HEAD\", \"OPTIONS\", \"POST\"]",
+    );
+    let text = std::fs::read_to_string(dir.path().join("cloudfront.tf")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("allowed_methods"))
+        .unwrap()
+        + 1;
+    let report = emulator::check::run(dir.path(), &vars(), real_function()).await;
+    let set = report
+        .rules
+        .iter()
+        .find(|f| f.rule == "allowed-methods-set")
+        .unwrap();
+    assert!(!set.passed);
+    assert_eq!(set.location, format!("cloudfront.tf:{line}"));
+    // POST and OPTIONS are there, so only the set rule can explain the failure.
+    assert!(
+        report
+            .rules
+            .iter()
+            .any(|f| f.rule == "methods-allowed" && f.passed)
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with(&format!("cloudfront.tf:{line}: allowed_methods"))),
+        "{}",
+        report.render()
     );
 }

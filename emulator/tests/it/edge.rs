@@ -450,3 +450,121 @@ async fn a_path_of_kilobytes_is_matched_without_recursion_and_one_over_the_url_l
     assert_eq!(trace.refusal().unwrap().rule, "request limits: URL");
     drop(chain);
 }
+
+/// The single-page-app setting: a 403 answered with the site's `/index.html` and a 200.
+fn spa_error_page(error_code: u16) -> emulator::topology::CustomErrorResponse {
+    emulator::topology::CustomErrorResponse {
+        error_code,
+        response_code: Some(200),
+        response_page_path: Some("/index.html".into()),
+        error_caching_min_ttl_s: Some(10),
+    }
+}
+
+/// A POST whose body hash is wrong: the Function URL refuses it with 403 before any function runs.
+async fn post_with_a_wrong_hash(chain: &Chain) -> (u16, reqwest::header::HeaderMap, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/chatbot", chain.edge.url()))
+        .header("content-type", "application/json")
+        .header("x-amz-content-sha256", "0".repeat(64))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_custom_error_response_masks_the_403_as_the_sites_200_page_and_the_trace_keeps_the_refusal()
+ {
+    let (chain, client, _) = chain_with(vec![], |c| {
+        c.function = emulator::testing::scripted_function();
+        c.topology
+            .function
+            .env
+            .insert("BEHAVIOUR".into(), "page".into());
+        c.topology.distribution.custom_error_responses = vec![spa_error_page(403)];
+    })
+    .await;
+    let (status, headers, body) = post_with_a_wrong_hash(&chain).await;
+    assert_eq!(status, 200, "the browser sees a success");
+    assert_eq!(body, "<!doctype html><title>the site</title>");
+    assert_eq!(headers["content-type"], "text/html");
+    assert_eq!(headers["x-cache"], "Error from cloudfront");
+    let trace = client
+        .trace(headers[emulator::trace::TRACE_HEADER].to_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(trace.status, Some(200));
+    let refusal = trace.refusal().unwrap();
+    assert_eq!(
+        (refusal.hop, refusal.rule.as_str()),
+        (emulator::trace::Hop::UrlAuth, "AuthType AWS_IAM: body hash"),
+        "{}",
+        trace.render()
+    );
+    let note = trace
+        .hops
+        .iter()
+        .find(|h| h.rule == "custom error response 403")
+        .unwrap_or_else(|| panic!("no custom error line in\n{}", trace.render()));
+    assert_eq!(note.decision, Decision::Note);
+    assert!(
+        note.hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("the browser sees a 200 page, not the refusal above")),
+        "{note:?}"
+    );
+    let page_trace_id = note.detail.rsplit(' ').next().unwrap();
+    let page = client.trace(page_trace_id).await.unwrap();
+    assert_eq!(
+        (page.request.as_str(), page.status),
+        ("GET /index.html (custom error page for a 403)", Some(200))
+    );
+}
+
+#[tokio::test]
+async fn a_custom_error_page_the_origin_cannot_serve_gives_the_page_fetchs_status_and_one_without_a_page_changes_nothing()
+ {
+    // The chatbot function answers 404 for /index.html: the viewer gets that 404, not the 403.
+    let (chain, client, _) = chain_with(vec![], |c| {
+        c.topology.distribution.custom_error_responses = vec![spa_error_page(403)];
+    })
+    .await;
+    let (status, headers, _) = post_with_a_wrong_hash(&chain).await;
+    assert_eq!(status, 404);
+    let trace = client
+        .trace(headers[emulator::trace::TRACE_HEADER].to_str().unwrap())
+        .await
+        .unwrap();
+    let note = trace
+        .hops
+        .iter()
+        .find(|h| h.rule == "custom error response 403")
+        .unwrap();
+    assert!(
+        note.detail
+            .starts_with("the 403 answer was replaced by the status of its page fetch, 404"),
+        "{note:?}"
+    );
+    assert_eq!(note.hint, None);
+    assert_eq!(trace.refusal().unwrap().hop, "url_auth");
+
+    // Only a caching TTL: the origin's error passes as it was.
+    let (chain, _, _) = chain_with(vec![], |c| {
+        c.topology.distribution.custom_error_responses =
+            vec![emulator::topology::CustomErrorResponse {
+                error_code: 403,
+                response_code: None,
+                response_page_path: None,
+                error_caching_min_ttl_s: Some(10),
+            }];
+    })
+    .await;
+    let (status, headers, _) = post_with_a_wrong_hash(&chain).await;
+    assert_eq!(
+        (status, headers["x-amzn-errortype"].to_str().unwrap()),
+        (403, "InvalidSignatureException")
+    );
+}
