@@ -154,6 +154,25 @@ pub(crate) async fn play(
     });
 }
 
+/// The wire chunks for one scripted chunk: its text (or thought), and the finish when it is the last
+/// chunk of an answer that finishes.
+pub(crate) fn chunk_values(
+    builder: &mut ResponseBuilder,
+    chunk: &crate::scenario::Chunk,
+    last_finish: Option<(&str, Option<&str>)>,
+) -> Vec<serde_json::Value> {
+    match (chunk.thought, last_finish) {
+        (true, None) => vec![builder.thought_part(&chunk.text)],
+        (true, Some((reason, message))) => {
+            let mut values = vec![builder.thought_part(&chunk.text)];
+            values.extend(builder.final_chunks("", reason, message));
+            values
+        }
+        (false, Some((reason, message))) => builder.final_chunks(&chunk.text, reason, message),
+        (false, None) => vec![builder.text_chunk(&chunk.text)],
+    }
+}
+
 async fn run(
     plan: Plan,
     builder: &mut ResponseBuilder,
@@ -189,14 +208,11 @@ async fn run(
         if let Some(gate) = &chunk.gate {
             or_closed(tx, stage.gates.pass(gate)).await?;
         }
-        let is_last = i + 1 == count;
-        let values = match (&finish, is_last) {
-            (Some((reason, message)), true) => {
-                builder.final_chunks(&chunk.text, reason, message.as_deref())
-            }
-            _ => vec![builder.text_chunk(&chunk.text)],
-        };
-        for value in values {
+        let last_finish = finish
+            .as_ref()
+            .filter(|_| i + 1 == count)
+            .map(|(reason, message)| (reason.as_str(), message.as_deref()));
+        for value in chunk_values(builder, chunk, last_finish) {
             let framed = frame(&value);
             if chunk.split_at.is_empty() {
                 send(tx, framed).await?;

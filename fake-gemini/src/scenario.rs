@@ -105,6 +105,10 @@ pub struct Chunk {
     /// An offset inside a multi-byte character is allowed; that is the point.
     #[serde(default)]
     pub split_at: Vec<usize>,
+    /// Send this chunk's text as a thought part (`"thought": true`) whatever the request asked: a
+    /// script's way to prove a client never shows a model's thoughts as its answer.
+    #[serde(default)]
+    pub thought: bool,
 }
 
 /// What follows the last chunk.
@@ -298,6 +302,16 @@ impl Scenario {
         if let Reply::Stream { chunks, .. } = &mut self.reply {
             if let Some(chunk) = chunks.get_mut(index) {
                 chunk.gate = Some(name.into());
+            }
+        }
+        self
+    }
+
+    /// Sends chunk `index` as a thought part (`"thought": true`).
+    pub fn thought_at(mut self, index: usize) -> Self {
+        if let Reply::Stream { chunks, .. } = &mut self.reply {
+            if let Some(chunk) = chunks.get_mut(index) {
+                chunk.thought = true;
             }
         }
         self

@@ -450,12 +450,13 @@ fn unary(
     let mut values: Vec<Value> = builder.thought_chunk().into_iter().collect();
     let count = plan.chunks.len();
     for (i, chunk) in plan.chunks.iter().enumerate() {
-        match (&plan.end, i + 1 == count) {
+        let last_finish = match (&plan.end, i + 1 == count) {
             (crate::scenario::End::Finish { reason, message }, true) => {
-                values.extend(builder.final_chunks(&chunk.text, reason, message.as_deref()));
+                Some((reason.as_str(), message.as_deref()))
             }
-            _ => values.push(builder.text_chunk(&chunk.text)),
-        }
+            _ => None,
+        };
+        values.extend(play::chunk_values(&mut builder, chunk, last_finish));
     }
     if count == 0 {
         values.extend(builder.final_chunks("", "STOP", None));

@@ -112,11 +112,13 @@ impl ResponseBuilder {
     /// The thought-summary chunk that precedes the answer, when the model thought and the request
     /// asked for thoughts.
     pub fn thought_chunk(&self) -> Option<Value> {
-        (self.thoughts_tokens > 0 && self.show_thoughts).then(|| {
-            let content =
-                json!({"parts": [{"text": THOUGHT_SUMMARY, "thought": true}], "role": "model"});
-            self.envelope(self.candidate(Some(content), None), false)
-        })
+        (self.thoughts_tokens > 0 && self.show_thoughts).then(|| self.thought_part(THOUGHT_SUMMARY))
+    }
+
+    /// A chunk whose one part is a thought with this text.
+    pub fn thought_part(&self, text: &str) -> Value {
+        let content = json!({"parts": [{"text": text, "thought": true}], "role": "model"});
+        self.envelope(self.candidate(Some(content), None), false)
     }
 
     /// The family in use.

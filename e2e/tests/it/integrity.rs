@@ -1,6 +1,7 @@
 //! Data integrity and real streaming: long answers and multi-byte UTF-8 split across writes arrive
 //! byte-exact and in order; concurrent conversations each get their own answer; event 1 reaches the
-//! viewer while Gemini holds chunk 2, and BUFFERED holds everything until the end.
+//! viewer while Gemini holds chunk 2, and BUFFERED holds everything until the end; a model's thought
+//! parts are never relayed.
 
 use chatbot_query::sse::Event;
 use emulator::client::{Answer, Options, Received, question};
@@ -46,6 +47,31 @@ async fn multi_byte_utf8_split_across_tcp_writes_arrives_byte_exact() {
         })
         .collect();
     assert_eq!(deltas, texts);
+}
+
+#[tokio::test]
+async fn a_models_thought_parts_never_reach_the_browser() {
+    // Gemini 2.5 sends thought summaries as `"thought": true` parts; here they come first, in the
+    // middle, and on the final chunk, and none may be relayed as answer text.
+    let chain = chain(vec![
+        Scenario::stream([
+            "**Planning** the hint",
+            "Start with a hash map. ",
+            "**Checking** edge cases",
+            "Then test empty input.",
+            "**Done** thinking",
+        ])
+        .thought_at(0)
+        .thought_at(2)
+        .thought_at(4),
+    ])
+    .await;
+    let events = chain.viewer().await.ask("hi").await.events();
+    assert_eq!(
+        text(&events),
+        "Start with a hash map. Then test empty input."
+    );
+    assert!(matches!(last(&events), Event::Done(_)), "{events:?}");
 }
 
 #[tokio::test]

@@ -95,6 +95,13 @@ async fn read_whole(mut body: BodyStream) -> Result<Bytes, UrlRefusal> {
 }
 
 /// The function's stream for the caller; a fault cuts the connection and is traced.
+///
+/// UNSURE (reference/aws-edge.md §8.2: "What the HTTP client of a Function URL sees after a midstream
+/// error is undocumented (probably a truncated chunked body)"): the body ends without its terminating
+/// chunk, so curl reports a transfer closed with data outstanding and `fetch` a network error, after
+/// the bytes already sent; the choice follows that "probably". One streamed function that throws
+/// after its first write, called with `curl -v`, would settle it. Pinned by
+/// `an_error_mid_stream_cuts_the_callers_body_after_what_was_sent`.
 fn relayed(body: BodyStream, trace: RequestTrace) -> Body {
     Body::from_stream(body.map(move |item| {
         item.map_err(|fault| {

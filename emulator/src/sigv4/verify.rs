@@ -74,7 +74,11 @@ pub enum SigV4Error {
     /// Unknown access key, or a session token that does not belong to it.
     #[error("The security token included in the request is invalid.")]
     InvalidToken,
-    /// Too old or too new.
+    /// Too old or too new. UNSURE (reference/aws-edge.md §3.1: no Function URL capture): the
+    /// Lambda API's 403 `InvalidSignatureException` with this message (pulumi/pulumi-aws#55,
+    /// serverless/serverless#27), sent with the lower-case `message` key of the URL's other
+    /// signature failures; a real URL called with a request signed six minutes ago would settle it.
+    /// Pinned by `a_signature_older_than_five_minutes_is_refused` (e2e) and the URL's wire tests.
     #[error("Signature expired: {amz_date} is now earlier than {earliest} ({now} - 5 min.)")]
     Expired {
         /// The request's date.

@@ -314,6 +314,48 @@ async fn a_crash_is_502_and_too_many_at_once_is_429() {
 }
 
 #[tokio::test]
+async fn an_error_mid_stream_cuts_the_callers_body_after_what_was_sent() {
+    // The UNSURE choice in function_url::respond::relayed: the caller gets the bytes written before
+    // the error, then a body that breaks off (no terminating chunk), never a clean end.
+    let mut topology = emulator::Topology::default();
+    topology
+        .function
+        .env
+        .insert("BEHAVIOUR".into(), "trailer".into());
+    let url = start_url(topology, scripted_function(), vec![]).await;
+    let body = chat_body("hi");
+    let headers = signed_headers(
+        &url.topology,
+        &Signer::user(&url.topology, "local-admin"),
+        &body,
+        &[],
+        url.clock.now(),
+    );
+    let response = post(&url, &headers, body).await;
+    assert_eq!(response.status(), 200);
+    let trace = url_trace(&url, &response);
+    let mut stream = response.bytes_stream();
+    let mut received = Vec::new();
+    let ending = loop {
+        match futures_util::StreamExt::next(&mut stream).await {
+            Some(Ok(bytes)) => received.extend_from_slice(&bytes),
+            Some(Err(error)) => break Some(error),
+            None => break None,
+        }
+    };
+    assert_eq!(received, b"partial ");
+    assert!(ending.is_some(), "the body ended cleanly after an error");
+    let trace = url.traces.get(&trace.id).unwrap();
+    assert!(
+        trace.refusal().is_some_and(
+            |r| r.rule == "response stream" && r.detail.contains("Runtime.StreamError")
+        ),
+        "{}",
+        trace.render()
+    );
+}
+
+#[tokio::test]
 async fn buffered_mode_delivers_nothing_until_the_function_ends() {
     let mut topology = emulator::Topology::default();
     topology.function_url.invoke_mode = emulator::topology::InvokeMode::Buffered;
