@@ -342,30 +342,18 @@ impl Module {
 
     /// Where an attribute (possibly in a nested block) of a resource is written, else the resource.
     pub fn location_of(&self, resource: &Resource, attribute: &str) -> Location {
-        let line = self
-            .texts
-            .get(&resource.location.file)
-            .and_then(|text| {
-                text.lines()
-                    .enumerate()
-                    .skip(resource.location.line)
-                    .find(|(_, l)| {
-                        let trimmed = l.trim_start();
-                        trimmed.starts_with(attribute)
-                            && trimmed[attribute.len()..].trim_start().starts_with('=')
-                    })
-                    .map(|(i, _)| i + 1)
-            })
-            .unwrap_or(resource.location.line);
-        Location {
-            file: resource.location.file.clone(),
-            line,
-        }
+        self.written_at(resource, attribute, '=', 0)
     }
 
     /// Where the `nth` (from 0) nested block named `identifier` of a resource starts, else the
     /// resource.
     pub fn block_location(&self, resource: &Resource, identifier: &str, nth: usize) -> Location {
+        self.written_at(resource, identifier, '{', nth)
+    }
+
+    /// The `nth` line after the resource's start that begins with `name` then `opener` (`=` for an
+    /// attribute, `{` for a block).
+    fn written_at(&self, resource: &Resource, name: &str, opener: char, nth: usize) -> Location {
         let line = self
             .texts
             .get(&resource.location.file)
@@ -375,8 +363,8 @@ impl Module {
                     .skip(resource.location.line)
                     .filter(|(_, l)| {
                         let trimmed = l.trim_start();
-                        trimmed.starts_with(identifier)
-                            && trimmed[identifier.len()..].trim_start().starts_with('{')
+                        trimmed.starts_with(name)
+                            && trimmed[name.len()..].trim_start().starts_with(opener)
                     })
                     .nth(nth)
                     .map(|(i, _)| i + 1)

@@ -374,22 +374,15 @@ fn a_value_that_depends_on_itself_is_a_cycle_with_its_location_not_a_stack_overf
 
 #[test]
 fn deeply_nested_expressions_are_refused_or_read_never_overflow() {
-    let depth = 5_000;
-    let nested = format!(
-        "locals {{\n  deep = {}1{}\n}}\n",
-        "[".repeat(depth),
-        "]".repeat(depth)
-    );
-    if let Ok(module) = module_of(&nested) {
-        let _ = terraform::topology(&module);
-    }
-    let parens = format!(
-        "locals {{\n  deep = {}1{}\n}}\n",
-        "(".repeat(depth),
-        ")".repeat(depth)
-    );
-    if let Ok(module) = module_of(&parens) {
-        let _ = terraform::topology(&module);
+    for (open, close) in [("[", "]"), ("(", ")")] {
+        let nested = format!(
+            "locals {{\n  deep = {}1{}\n}}\n",
+            open.repeat(5_000),
+            close.repeat(5_000)
+        );
+        if let Ok(module) = module_of(&nested) {
+            let _ = terraform::topology(&module);
+        }
     }
 }
 

@@ -265,13 +265,13 @@ async fn a_grant_for_invoke_function_url_alone_is_not_enough() {
     );
 }
 
-#[tokio::test]
-async fn a_crash_is_502_and_too_many_at_once_is_429() {
+/// A URL whose function is the scripted stand-in doing `behaviour`, and local-admin's signed POST to it.
+async fn admin_post_to_scripted(behaviour: &str) -> (Url, reqwest::Response) {
     let mut topology = emulator::Topology::default();
     topology
         .function
         .env
-        .insert("BEHAVIOUR".into(), "crash".into());
+        .insert("BEHAVIOUR".into(), behaviour.into());
     let url = start_url(topology, scripted_function(), vec![]).await;
     let body = chat_body("hi");
     let headers = signed_headers(
@@ -281,10 +281,14 @@ async fn a_crash_is_502_and_too_many_at_once_is_429() {
         &[],
         url.clock.now(),
     );
-    insta::assert_snapshot!(
-        "url_function_crashed",
-        wire(post(&url, &headers, body).await).await
-    );
+    let response = post(&url, &headers, body).await;
+    (url, response)
+}
+
+#[tokio::test]
+async fn a_crash_is_502_and_too_many_at_once_is_429() {
+    let (_url, response) = admin_post_to_scripted("crash").await;
+    insta::assert_snapshot!("url_function_crashed", wire(response).await);
 
     let mut topology = emulator::Topology::default();
     topology.function.reserved_concurrency = 1;
@@ -317,21 +321,7 @@ async fn a_crash_is_502_and_too_many_at_once_is_429() {
 async fn an_error_mid_stream_cuts_the_callers_body_after_what_was_sent() {
     // The UNSURE choice in function_url::respond::relayed: the caller gets the bytes written before
     // the error, then a body that breaks off (no terminating chunk), never a clean end.
-    let mut topology = emulator::Topology::default();
-    topology
-        .function
-        .env
-        .insert("BEHAVIOUR".into(), "trailer".into());
-    let url = start_url(topology, scripted_function(), vec![]).await;
-    let body = chat_body("hi");
-    let headers = signed_headers(
-        &url.topology,
-        &Signer::user(&url.topology, "local-admin"),
-        &body,
-        &[],
-        url.clock.now(),
-    );
-    let response = post(&url, &headers, body).await;
+    let (url, response) = admin_post_to_scripted("trailer").await;
     assert_eq!(response.status(), 200);
     let trace = url_trace(&url, &response);
     let mut stream = response.bytes_stream();
