@@ -249,8 +249,13 @@ pub fn lint(module: &Module) -> Result<Vec<Finding>, TfError> {
         l.check("methods-allowed", missing.is_empty(), m.location_of(d, "allowed_methods"),
             format!("allowed_methods = {methods:?}"),
             "allow all 7 methods (DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT) on the chatbot's behavior");
-        l.check("allowed-methods-set", crate::topology::allowed_method_set(&methods), m.location_of(d, "allowed_methods"),
-            format!("allowed_methods = {methods:?}: CloudFront accepts only [GET, HEAD], [GET, HEAD, OPTIONS] or all 7, and refuses any other set at apply"),
+        let set_ok = crate::topology::allowed_method_set(&methods);
+        l.check("allowed-methods-set", set_ok, m.location_of(d, "allowed_methods"),
+            if set_ok {
+                format!("allowed_methods = {methods:?} is one of CloudFront's sets")
+            } else {
+                format!("allowed_methods = {methods:?}: CloudFront accepts only [GET, HEAD], [GET, HEAD, OPTIONS] or all 7, and refuses any other set at apply")
+            },
             "list all 7 methods: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
         error_pages(&mut l, m, d)?;
         let orp = text(m.attribute(d, &["default_cache_behavior", "origin_request_policy_id"])?);

@@ -470,6 +470,10 @@ async fn an_allowed_methods_set_cloudfront_refuses_is_reported_where_it_is_writt
         .find(|f| f.rule == "allowed-methods-set")
         .unwrap();
     assert!(!set.passed);
+    assert!(
+        set.why.contains("refuses any other set at apply"),
+        "{set:?}"
+    );
     assert_eq!(set.location, format!("cloudfront.tf:{line}"));
     // POST and OPTIONS are there, so only the set rule can explain the failure.
     assert!(
