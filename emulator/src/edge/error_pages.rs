@@ -53,7 +53,7 @@ pub async fn custom_error_response(ctx: &Context<'_>, answer: Response) -> Respo
             fetched.as_u16()
         )
     };
-    let masked = code.as_u16() < 400 && fetched.is_success();
+    let masked = custom.masks_error() && fetched.is_success();
     let mut line = Line::note(
         Hop::Edge,
         format!("custom error response {}", custom.error_code),

@@ -98,7 +98,7 @@ fn error_pages(l: &mut Linter, m: &Module, distribution: &Resource) -> Result<()
         None => l.check(
             "error-pages-keep-refusals",
             true,
-            m.location_of(distribution, "custom_error_response"),
+            m.block_location(distribution, "custom_error_response", 0),
             format!(
                 "{} custom_error_response block(s), none answering an error with a success",
                 customs.len()
